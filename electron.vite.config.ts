@@ -1,0 +1,31 @@
+import { resolve } from 'node:path';
+import { defineConfig } from 'electron-vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+// Node entry points of the main-process bundle. The CLI, workers and child processes live beside the
+// Electron entry so that one build serves the app, the command line and `serve`.
+const mainInputs: Record<string, string> = {
+  index: resolve('src-main/index.ts'),
+  cli: resolve('src-main/cli/main.ts'),
+};
+
+export default defineConfig({
+  main: {
+    build: {
+      externalizeDeps: true,
+      rollupOptions: { input: mainInputs },
+    },
+  },
+  preload: {
+    build: {
+      rollupOptions: { input: { index: resolve('src-main/preload/index.ts') } },
+    },
+  },
+  renderer: {
+    root: 'src-renderer',
+    plugins: [svelte()],
+    build: {
+      rollupOptions: { input: { index: resolve('src-renderer/index.html') } },
+    },
+  },
+});

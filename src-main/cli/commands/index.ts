@@ -1,0 +1,8 @@
+import type { Command } from 'commander';
+import type { CliRuntime } from '../runtime';
+import { register as system } from './system';
+
+/** Every feature's command registration, in the order `--help` lists them. */
+export const registrations: Array<(program: Command, cli: CliRuntime) => void> = [
+  system,
+];

@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import { invokeOperation } from '../api/contract';
+import { AppError, cancelled, toErrorEnvelope } from '../api/errors';
+import { defaultHome } from '../core/home';
+import { openServices, type Services } from '../core/services';
+import { ProgressBar, type ProgressData } from './progress';
+
+export interface InvokeOptions {
+  /** Event topic(s) whose `{done, total, label}` payloads draw the stderr progress bar. */
+  progress?: string | string[];
+  /** Sees every event (after the bar); for commands that print more than a bar. */
+  onEvent?(topic: string, data: unknown): void;
+}
+
+export interface CliRuntime {
+  /** Runs one operation from the contract against the selected home. */
+  invoke<T = unknown>(opName: string, input: unknown, opts?: InvokeOptions): Promise<T>;
+  /** Prints the result: one JSON document with --json, else the human text. */
+  output<T>(result: T, human: (r: T) => string): void;
+  /** A note for the user on stderr (never on stdout, which --json keeps for the document). */
+  warn(message: string): void;
+  readonly json: boolean;
+  readonly home: string;
+  /** The services of the chosen home, opened on first use. */
+  services(): Services;
+}
+
+export function createRuntime(program: Command): CliRuntime & { dispose(): void } {
+  let services: Services | undefined;
+  const globals = () => program.opts<{ home?: string; json?: boolean }>();
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\ncancelling… (press Ctrl+C again to quit at once)\n');
+    controller.abort(cancelled());
+  };
+  process.on('SIGINT', onSigint);
+
+  const runtime: CliRuntime & { dispose(): void } = {
+    get json() {
+      return Boolean(globals().json);
+    },
+    get home() {
+      return globals().home ?? defaultHome();
+    },
+    services() {
+      services ??= openServices({ home: runtime.home });
+      return services;
+    },
+    async invoke<T>(opName: string, input: unknown, opts: InvokeOptions = {}): Promise<T> {
+      const { operations } = await import('../api/operations');
+      const topics = new Set(opts.progress === undefined ? [] : [opts.progress].flat());
+      const bar = topics.size > 0 ? new ProgressBar(process.stderr) : undefined;
+      try {
+        return (await invokeOperation(operations, opName, input, {
+          services: runtime.services(),
+          signal: controller.signal,
+          emit(topic, data) {
+            if (bar && topics.has(topic)) bar.update(data as ProgressData);
+            opts.onEvent?.(topic, data);
+          },
+        })) as T;
+      } finally {
+        bar?.finish();
+      }
+    },
+    output(result, human) {
+      if (runtime.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else {
+        const text = human(result);
+        if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      }
+    },
+    warn(message) {
+      process.stderr.write(`mixup-studio: ${message}\n`);
+    },
+    dispose() {
+      process.off('SIGINT', onSigint);
+      services?.close();
+      services = undefined;
+    },
+  };
+  return runtime;
+}
+
+/** Maps an error to the exit status and the one stderr line CLI.md asks for. */
+export function reportCliError(err: unknown): number {
+  const env = toErrorEnvelope(err);
+  const line = env.message.replace(/\s*\n\s*/g, ' ');
+  process.stderr.write(`mixup-studio: ${env.kind === 'internal' ? `${env.name}: ` : ''}${line}\n`);
+  if (env.kind === 'internal' && process.env.MIXUP_STUDIO_DEBUG && err instanceof Error) {
+    process.stderr.write(`${err.stack}\n`);
+  }
+  if (env.kind === 'cancelled') return 130;
+  if (env.kind === 'input') return 2;
+  return 1;
+}
+
+export function usageError(message: string): AppError {
+  return new AppError('input', message);
+}
