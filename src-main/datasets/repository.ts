@@ -1,0 +1,234 @@
+/**
+ * The datasets part of the database: rows turned into camelCase records, and the functions other features
+ * (training, export, preview, the UI) read a dataset through.
+ */
+import { createHash } from 'node:crypto';
+import { isAbsolute, join } from 'node:path';
+import { AppError } from '../api/errors';
+import type { Db } from '../db/connection';
+
+export type Split = 'train' | 'val' | 'test';
+export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
+
+export interface DatasetInfo {
+  id: number;
+  name: string;
+  /** Absolute folder the dataset was indexed from; image paths are relative to it. */
+  root: string;
+  manifest: string | null;
+  layout: 'folders' | 'splits' | 'manifest';
+  valFraction: number;
+  seed: string;
+  /** `scanning` while a scan runs or after one was killed midway; the next scan completes it. */
+  scanState: 'scanning' | 'complete';
+  createdAt: string;
+  updatedAt: string;
+  scannedAt: string | null;
+}
+
+export interface ClassInfo {
+  id: number;
+  name: string;
+  /** Stable 0-based label index: the position of the class in name order. */
+  index: number;
+}
+
+export interface UsableImage {
+  id: number;
+  /** Absolute path of the file. */
+  path: string;
+  relPath: string;
+  classIndex: number;
+  className: string;
+  split: Split;
+  width: number;
+  height: number;
+  channels: number;
+  format: string;
+  hash: string;
+}
+
+interface DatasetRow {
+  id: number;
+  name: string;
+  root: string;
+  manifest: string | null;
+  layout: DatasetInfo['layout'];
+  val_fraction: number;
+  seed: string;
+  scan_state: DatasetInfo['scanState'];
+  created_at: string;
+  updated_at: string;
+  scanned_at: string | null;
+}
+
+function toDatasetInfo(r: DatasetRow): DatasetInfo {
+  return {
+    id: r.id,
+    name: r.name,
+    root: r.root,
+    manifest: r.manifest,
+    layout: r.layout,
+    valFraction: r.val_fraction,
+    seed: r.seed,
+    scanState: r.scan_state,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    scannedAt: r.scanned_at,
+  };
+}
+
+export function findDataset(db: Db, nameOrId: string | number): DatasetInfo | undefined {
+  let row: DatasetRow | undefined;
+  if (typeof nameOrId === 'number') {
+    row = db.prepare('SELECT * FROM datasets WHERE id = ?').get(nameOrId) as DatasetRow | undefined;
+  } else {
+    row = db.prepare('SELECT * FROM datasets WHERE name = ?').get(nameOrId) as DatasetRow | undefined;
+    // A name wins over an id; a string of digits is an id when no dataset bears that name.
+    if (!row && /^\d+$/.test(nameOrId.trim())) {
+      row = db.prepare('SELECT * FROM datasets WHERE id = ?').get(Number(nameOrId)) as DatasetRow | undefined;
+    }
+  }
+  return row ? toDatasetInfo(row) : undefined;
+}
+
+/** The dataset by name or id; AppError 'not-found' naming what was asked for. */
+export function resolveDataset(db: Db, nameOrId: string | number): DatasetInfo {
+  const found = findDataset(db, nameOrId);
+  if (!found) {
+    const names = (db.prepare('SELECT name FROM datasets ORDER BY name').pluck().all() as string[]).slice(0, 20);
+    const hint = names.length ? ` (known: ${names.join(', ')})` : ' (no dataset indexed yet: run `mixup-studio index DIR`)';
+    throw new AppError('not-found', `no dataset '${nameOrId}'${hint}`);
+  }
+  return found;
+}
+
+/** Every class of the dataset in name order; `index` is the label index training and export use. */
+export function listClasses(db: Db, datasetId: number): ClassInfo[] {
+  const rows = db.prepare('SELECT id, name FROM classes WHERE dataset_id = ? ORDER BY name').all(datasetId) as {
+    id: number;
+    name: string;
+  }[];
+  return rows.map((r, index) => ({ id: r.id, name: r.name, index }));
+}
+
+/** Absolute path of an image row (relative paths are under the dataset root; manifests may give absolute ones). */
+export function imagePath(root: string, relPath: string): string {
+  return isAbsolute(relPath) ? relPath : join(root, relPath);
+}
+
+/** Usable images (not corrupt, not excluded), ordered by relative path; optionally one split. */
+export function listUsableImages(db: Db, datasetId: number, opts: { split?: Split } = {}): UsableImage[] {
+  const ds = resolveDataset(db, datasetId);
+  const classes = listClasses(db, datasetId);
+  const indexById = new Map(classes.map((c) => [c.id, c]));
+  const sql = `SELECT id, rel_path, class_id, split, width, height, channels, format, hash FROM images
+    WHERE dataset_id = ? AND status = 'ok' AND excluded_reason IS NULL ${opts.split ? 'AND split = ?' : ''}
+    ORDER BY rel_path`;
+  const params: unknown[] = opts.split ? [datasetId, opts.split] : [datasetId];
+  const rows = db.prepare(sql).all(...params) as {
+    id: number;
+    rel_path: string;
+    class_id: number;
+    split: Split;
+    width: number;
+    height: number;
+    channels: number;
+    format: string;
+    hash: string;
+  }[];
+  return rows.map((r) => {
+    const cls = indexById.get(r.class_id)!;
+    return {
+      id: r.id,
+      path: imagePath(ds.root, r.rel_path),
+      relPath: r.rel_path,
+      classIndex: cls.index,
+      className: cls.name,
+      split: r.split,
+      width: r.width,
+      height: r.height,
+      channels: r.channels,
+      format: r.format,
+      hash: r.hash,
+    };
+  });
+}
+
+/**
+ * Marks an image corrupt with the reason (e.g. when training fails to decode it). It is then left out of
+ * `listUsableImages`; the next scan re-reads it only if the file changed.
+ */
+export function markCorrupt(db: Db, imageId: number, reason: string): void {
+  const res = db
+    .prepare("UPDATE images SET status = 'corrupt', reason = ?, verified = 1 WHERE id = ?")
+    .run(reason || 'failed to decode', imageId);
+  if (res.changes === 0) throw new AppError('not-found', `no image with id ${imageId}`);
+}
+
+/**
+ * A hash of what a run trains on: the sorted usable file list with class, split and content hash, plus the
+ * class list. Any curation, rescan change or split change gives a different fingerprint.
+ */
+export function datasetFingerprint(db: Db, datasetId: number): string {
+  const h = createHash('sha256');
+  for (const c of listClasses(db, datasetId)) h.update(`class\t${c.index}\t${c.name}\n`);
+  const stmt = db.prepare(
+    `SELECT i.rel_path, c.name, i.split, i.hash FROM images i JOIN classes c ON c.id = i.class_id
+     WHERE i.dataset_id = ? AND i.status = 'ok' AND i.excluded_reason IS NULL ORDER BY i.rel_path`,
+  );
+  for (const r of stmt.raw().iterate(datasetId) as IterableIterator<[string, string, string, string]>) {
+    h.update(`${r[0]}\t${r[1]}\t${r[2]}\t${r[3]}\n`);
+  }
+  return h.digest('hex');
+}
+
+/** One image row, with its dataset's root, for media and curation. */
+export interface ImageRecord {
+  id: number;
+  datasetId: number;
+  relPath: string;
+  path: string;
+  className: string;
+  split: Split;
+  bytes: number;
+  hash: string | null;
+  format: string | null;
+  width: number | null;
+  height: number | null;
+  channels: number | null;
+  status: 'ok' | 'corrupt';
+  reason: string | null;
+  excludedReason: string | null;
+  verified: boolean;
+  thumb: string | null;
+}
+
+export function getImage(db: Db, imageId: number): ImageRecord {
+  const r = db
+    .prepare(
+      `SELECT i.*, c.name AS class_name, d.root AS root FROM images i
+       JOIN classes c ON c.id = i.class_id JOIN datasets d ON d.id = i.dataset_id WHERE i.id = ?`,
+    )
+    .get(imageId) as Record<string, any> | undefined;
+  if (!r) throw new AppError('not-found', `no image with id ${imageId}`);
+  return {
+    id: r.id,
+    datasetId: r.dataset_id,
+    relPath: r.rel_path,
+    path: imagePath(r.root, r.rel_path),
+    className: r.class_name,
+    split: r.split,
+    bytes: r.bytes,
+    hash: r.hash,
+    format: r.format,
+    width: r.width,
+    height: r.height,
+    channels: r.channels,
+    status: r.status,
+    reason: r.reason,
+    excludedReason: r.excluded_reason,
+    verified: r.verified === 1,
+    thumb: r.thumb,
+  };
+}
