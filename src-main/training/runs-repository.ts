@@ -1,0 +1,297 @@
+/**
+ * Runs in SQLite: the run row (resolved config, backend, preprocessing, final metrics), one row per epoch and
+ * the MixUp audit per epoch. Rows become camelCase `RunInfo` records.
+ */
+import type { Db } from '../db/connection';
+import { AppError } from '../api/errors';
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'cancelled', 'interrupted'];
+
+export interface EpochMixup {
+  active: boolean;
+  alpha: number;
+  prob: number;
+  /** Manifold MixUp: the mixing points drawn this epoch (block name → batches). */
+  manifold?: Record<string, number>;
+}
+
+export interface EpochRow {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  ece: number | null;
+  nll: number | null;
+  lr: number;
+  mixup: EpochMixup;
+  seconds: number;
+  perClassAccuracy?: Record<string, number | null>;
+  confusion?: number[][];
+}
+
+export interface RunMetrics {
+  valAccuracy: number | null;
+  valLoss: number | null;
+  ece: number | null;
+  nll?: number | null;
+}
+
+export interface TestMetrics {
+  count: number;
+  accuracy: number;
+  loss: number;
+  ece: number;
+  nll: number;
+  perClassAccuracy: Record<string, number | null>;
+  confusion: number[][];
+}
+
+export interface PreprocessingInfo {
+  inputSize: [number, number];
+  channels: 1 | 3;
+  scale: number;
+  mean: number[];
+  std: number[];
+  resize: 'fill';
+}
+
+export interface RunInfo {
+  id: number;
+  datasetId: number | null;
+  datasetName: string;
+  status: RunStatus;
+  createdAt: string;
+  finishedAt: string | null;
+  backend: string | null;
+  device: string | null;
+  config: Record<string, unknown>;
+  preprocessing: PreprocessingInfo | null;
+  classes: string[];
+  datasetFingerprint: string | null;
+  epochsPlanned: number;
+  epochs: EpochRow[];
+  metrics: RunMetrics;
+  perClassAccuracy: Record<string, number | null>;
+  confusion: number[][];
+  test?: TestMetrics;
+  audit: unknown[];
+  error: string | null;
+  checkpointDir: string;
+  modelDir: string | null;
+  pid: number | null;
+  heartbeatAt: string | null;
+}
+
+interface RunRow {
+  id: number;
+  dataset_id: number | null;
+  dataset_name: string;
+  status: RunStatus;
+  created_at: string;
+  finished_at: string | null;
+  backend: string | null;
+  device: string | null;
+  config: string;
+  preprocessing: string | null;
+  classes: string;
+  dataset_fingerprint: string | null;
+  epochs_planned: number;
+  metrics: string | null;
+  per_class_accuracy: string | null;
+  confusion: string | null;
+  test: string | null;
+  error: string | null;
+  checkpoint_dir: string;
+  model_dir: string | null;
+  pid: number | null;
+  heartbeat_at: string | null;
+}
+
+interface EpochDbRow {
+  epoch: number;
+  train_loss: number;
+  val_loss: number | null;
+  val_accuracy: number | null;
+  ece: number | null;
+  nll: number | null;
+  lr: number;
+  mixup: string;
+  seconds: number;
+  per_class_accuracy: string | null;
+  confusion: string | null;
+}
+
+const parse = <T>(s: string | null, fallback: T): T => (s === null || s === '' ? fallback : (JSON.parse(s) as T));
+const now = () => new Date().toISOString();
+
+/** A heartbeat older than this marks a `running` run as interrupted even if its pid was reused. */
+export const HEARTBEAT_STALE_MS = 10 * 60 * 1000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A `running` run whose training process is gone (or silent for too long) is interrupted; stores that.
+ * Returns the status now in force.
+ */
+export function reconcileStatus(db: Db, row: { id: number; status: RunStatus; pid: number | null; heartbeat_at: string | null }): RunStatus {
+  if (row.status !== 'running') return row.status;
+  const stale = row.heartbeat_at !== null && Date.now() - Date.parse(row.heartbeat_at) > HEARTBEAT_STALE_MS;
+  const dead = row.pid !== null && !processAlive(row.pid);
+  if (!dead && !stale) return 'running';
+  db.prepare(`UPDATE runs SET status = 'interrupted', pid = NULL WHERE id = ? AND status = 'running'`).run(row.id);
+  return 'interrupted';
+}
+
+export function createRun(
+  db: Db,
+  r: { datasetId: number; datasetName: string; config: unknown; epochsPlanned: number; classes: string[]; datasetFingerprint: string },
+): number {
+  const info = db
+    .prepare(
+      `INSERT INTO runs (dataset_id, dataset_name, status, config, classes, dataset_fingerprint, epochs_planned, checkpoint_dir)
+       VALUES (?, ?, 'running', ?, ?, ?, ?, '')`,
+    )
+    .run(r.datasetId, r.datasetName, JSON.stringify(r.config), JSON.stringify(r.classes), r.datasetFingerprint, r.epochsPlanned);
+  return Number(info.lastInsertRowid);
+}
+
+export function setRunPaths(db: Db, id: number, checkpointDir: string, modelDir: string): void {
+  db.prepare(`UPDATE runs SET checkpoint_dir = ?, model_dir = ? WHERE id = ?`).run(checkpointDir, modelDir, id);
+}
+
+/** The training process took the run: record its pid and mark it running. */
+export function claimRun(db: Db, id: number, pid: number): void {
+  db.prepare(`UPDATE runs SET status = 'running', pid = ?, heartbeat_at = ?, finished_at = NULL, error = NULL WHERE id = ?`).run(pid, now(), id);
+}
+
+export function setRunEngine(db: Db, id: number, backend: string, device: string, preprocessing: PreprocessingInfo): void {
+  db.prepare(`UPDATE runs SET backend = ?, device = ?, preprocessing = ? WHERE id = ?`).run(backend, device, JSON.stringify(preprocessing), id);
+}
+
+export function heartbeat(db: Db, id: number): void {
+  db.prepare(`UPDATE runs SET heartbeat_at = ? WHERE id = ?`).run(now(), id);
+}
+
+/** Drops epochs ≥ `fromEpoch` (a resumed run recomputes them). */
+export function dropEpochsFrom(db: Db, id: number, fromEpoch: number): void {
+  db.prepare(`DELETE FROM run_epochs WHERE run_id = ? AND epoch >= ?`).run(id, fromEpoch);
+  db.prepare(`DELETE FROM run_audit WHERE run_id = ? AND epoch >= ?`).run(id, fromEpoch);
+}
+
+export function recordEpoch(db: Db, id: number, row: EpochRow, audit: unknown, metrics: RunMetrics): void {
+  db.transaction(() => {
+    db.prepare(
+      `INSERT OR REPLACE INTO run_epochs (run_id, epoch, train_loss, val_loss, val_accuracy, ece, nll, lr, mixup, seconds, per_class_accuracy, confusion)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      id,
+      row.epoch,
+      row.trainLoss,
+      row.valLoss,
+      row.valAccuracy,
+      row.ece,
+      row.nll,
+      row.lr,
+      JSON.stringify(row.mixup),
+      row.seconds,
+      row.perClassAccuracy ? JSON.stringify(row.perClassAccuracy) : null,
+      row.confusion ? JSON.stringify(row.confusion) : null,
+    );
+    db.prepare(`INSERT OR REPLACE INTO run_audit (run_id, epoch, audit) VALUES (?, ?, ?)`).run(id, row.epoch, JSON.stringify(audit ?? null));
+    db.prepare(`UPDATE runs SET metrics = ?, per_class_accuracy = ?, confusion = ?, heartbeat_at = ? WHERE id = ?`).run(
+      JSON.stringify(metrics),
+      row.perClassAccuracy ? JSON.stringify(row.perClassAccuracy) : null,
+      row.confusion ? JSON.stringify(row.confusion) : null,
+      now(),
+      id,
+    );
+  })();
+}
+
+export function finishRun(db: Db, id: number, status: Exclude<RunStatus, 'running'>, extra: { error?: string | null; test?: TestMetrics | null } = {}): void {
+  db.prepare(`UPDATE runs SET status = ?, finished_at = ?, pid = NULL, error = ?, test = COALESCE(?, test) WHERE id = ?`).run(
+    status,
+    now(),
+    extra.error ?? null,
+    extra.test ? JSON.stringify(extra.test) : null,
+    id,
+  );
+}
+
+function rowToInfo(db: Db, row: RunRow, withDetail: boolean): RunInfo {
+  const status = reconcileStatus(db, row);
+  const epochs = withDetail
+    ? (db.prepare(`SELECT * FROM run_epochs WHERE run_id = ? ORDER BY epoch`).all(row.id) as EpochDbRow[]).map(
+        (e): EpochRow => ({
+          epoch: e.epoch,
+          trainLoss: e.train_loss,
+          valLoss: e.val_loss,
+          valAccuracy: e.val_accuracy,
+          ece: e.ece,
+          nll: e.nll,
+          lr: e.lr,
+          mixup: JSON.parse(e.mixup) as EpochMixup,
+          seconds: e.seconds,
+        }),
+      )
+    : [];
+  const audit = withDetail
+    ? (db.prepare(`SELECT audit FROM run_audit WHERE run_id = ? ORDER BY epoch`).all(row.id) as { audit: string }[]).map((a) => JSON.parse(a.audit))
+    : [];
+  const info: RunInfo = {
+    id: row.id,
+    datasetId: row.dataset_id,
+    datasetName: row.dataset_name,
+    status,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    backend: row.backend,
+    device: row.device,
+    config: parse(row.config, {}),
+    preprocessing: parse<PreprocessingInfo | null>(row.preprocessing, null),
+    classes: parse(row.classes, []),
+    datasetFingerprint: row.dataset_fingerprint,
+    epochsPlanned: row.epochs_planned,
+    epochs,
+    metrics: parse<RunMetrics>(row.metrics, { valAccuracy: null, valLoss: null, ece: null }),
+    perClassAccuracy: parse(row.per_class_accuracy, {}),
+    confusion: parse(row.confusion, []),
+    audit,
+    error: row.error,
+    checkpointDir: row.checkpoint_dir,
+    modelDir: row.model_dir,
+    pid: status === 'running' ? row.pid : null,
+    heartbeatAt: row.heartbeat_at,
+  };
+  const test = parse<TestMetrics | null>(row.test, null);
+  if (test) info.test = test;
+  return info;
+}
+
+export function findRun(db: Db, id: number): RunInfo | undefined {
+  const row = db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
+  return row ? rowToInfo(db, row, true) : undefined;
+}
+
+/** The run with its epochs and audit; AppError 'not-found' naming the id. */
+export function getRun(db: Db, id: number | string): RunInfo {
+  const n = typeof id === 'number' ? id : /^\d+$/.test(id.trim()) ? Number(id) : NaN;
+  if (!Number.isInteger(n)) throw new AppError('input', `RUN: expected a run id (a number), got '${id}'`);
+  const run = findRun(db, n);
+  if (!run) throw new AppError('not-found', `run ${n} does not exist`);
+  return run;
+}
+
+/** Every run, oldest first, without per-epoch detail. */
+export function listRuns(db: Db): RunInfo[] {
+  const rows = db.prepare(`SELECT * FROM runs ORDER BY id`).all() as RunRow[];
+  return rows.map((r) => rowToInfo(db, r, false));
+}
