@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import type { CliRuntime } from '../runtime';
 import { register as system } from './system';
+import { register as serve } from './serve';
 
 /** Every feature's command registration, in the order `--help` lists them. */
 export const registrations: Array<(program: Command, cli: CliRuntime) => void> = [
   system,
+  serve,
 ];
