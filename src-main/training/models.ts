@@ -3,9 +3,9 @@
  *
  * Every model is built as a list of named blocks. The exported model (`buildModel`) is one flat functional
  * tfjs model (input → block 0 → … → logits → softmax) whose layers are named `b<k>_<name>`, so export and
- * ONNX conversion see ordinary layers. The same layer objects are re-applied on fresh inputs to make one
- * sub-model per block (`buildNetwork().segments`), which share their weights with the flat model: the training
- * loop runs block by block, so Manifold MixUp can blend the hidden features entering block k.
+ * ONNX conversion see ordinary layers. The same layer objects also run eagerly block by block
+ * (`buildNetwork().blocks`, sharing the weights): the training loop runs them in turn, so Manifold MixUp can
+ * blend the hidden features leaving a block before the next one.
  *
  * Initialisers are seeded (PyTorch's defaults: uniform ±1/√fan_in for conv/dense kernels and biases), so the
  * same seed builds bit-identical weights.
@@ -23,20 +23,29 @@ export interface ModelSpec {
   numClasses: number;
 }
 
+/**
+ * Blocks are written once over `Sym` and run both symbolically (to build the flat model) and eagerly on
+ * concrete tensors (the training loop), with `kw.training` reaching BatchNorm.
+ */
 type Sym = tf.SymbolicTensor;
+type Initializer = ReturnType<typeof tf.initializers.zeros>;
+type Kw = { training?: boolean };
 
 /** A block: layers created once, applicable to any symbolic input (so the flat model and segments share weights). */
 interface BlockDef {
   name: string;
-  apply(x: Sym): Sym;
+  apply(x: Sym, kw?: Kw): Sym;
 }
 
 export interface Network {
   /** input → softmax probabilities (what export and prediction use). */
   model: tf.LayersModel;
-  /** Block k's sub-model: features entering block k → features leaving it; the last one outputs logits. */
-  segments: tf.LayersModel[];
-  /** Block names, index = the block index `mixup.manifold` refers to. */
+  /**
+   * Block k run eagerly on concrete tensors: features entering block k → features leaving it (the last block
+   * outputs logits). Shares its layers (weights) with `model`; `training` switches BatchNorm to batch stats.
+   */
+  blocks: Array<(x: tf.Tensor, training: boolean) => tf.Tensor>;
+  /** Block names, index = block index. Manifold MixUp's `layers` name the block whose output is mixed. */
   blockNames: string[];
   /** Shape (without batch) of the features entering block k (k = 0: the input image). */
   blockInputShapes: number[][];
@@ -71,11 +80,11 @@ class Init {
     // Keep it an integer in a safe range; tfjs seeds its alea generator with the value.
     return (Math.imul(this.seed >>> 0, 2654435761) + this.n * 7919) >>> 0;
   }
-  kernel(): tf.initializers.Initializer {
+  kernel(): Initializer {
     // limit = sqrt(3 * scale / fanIn) = 1/sqrt(fanIn) with scale 1/3: kaiming_uniform(a=√5), PyTorch's default.
     return tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed: this.next() });
   }
-  bias(fanIn: number): tf.initializers.Initializer {
+  bias(fanIn: number): Initializer {
     const b = 1 / Math.sqrt(fanIn);
     return tf.initializers.randomUniform({ minval: -b, maxval: b, seed: this.next() });
   }
@@ -123,7 +132,7 @@ function bn(name: string): tf.layers.Layer {
 /**
  * A block whose layers are created lazily on the first application (shapes known then) and re-used after.
  */
-function block(name: string, build: (x: Sym, make: <L extends tf.layers.Layer>(key: string, f: () => L) => L) => Sym): BlockDef {
+function block(name: string, build: (x: Sym, make: <L extends tf.layers.Layer>(key: string, f: () => L) => L, kw: Kw) => Sym): BlockDef {
   const layers = new Map<string, tf.layers.Layer>();
   const make = <L extends tf.layers.Layer>(key: string, f: () => L): L => {
     let l = layers.get(key);
@@ -133,26 +142,26 @@ function block(name: string, build: (x: Sym, make: <L extends tf.layers.Layer>(k
     }
     return l as L;
   };
-  return { name, apply: (x) => build(x, make) };
+  return { name, apply: (x, kw = {}) => build(x, make, kw) };
 }
 
 function cnnSmall(init: Init, numClasses: number): BlockDef[] {
   return [
-    block('conv1', (x, m) => {
-      let h = m('conv', () => conv(init, 'b0_conv', x, 32, 3, { padding: 'valid' })).apply(x) as Sym;
-      h = m('relu', () => tf.layers.reLU({ name: 'b0_relu' })).apply(h) as Sym;
-      return m('pool', () => tf.layers.maxPooling2d({ name: 'b0_pool', poolSize: 2, strides: 2 })).apply(h) as Sym;
+    block('conv1', (x, m, kw) => {
+      let h = m('conv', () => conv(init, 'b0_conv', x, 32, 3, { padding: 'valid' })).apply(x, kw) as Sym;
+      h = m('relu', () => tf.layers.reLU({ name: 'b0_relu' })).apply(h, kw) as Sym;
+      return m('pool', () => tf.layers.maxPooling2d({ name: 'b0_pool', poolSize: 2, strides: 2 })).apply(h, kw) as Sym;
     }),
-    block('conv2', (x, m) => {
-      let h = m('conv', () => conv(init, 'b1_conv', x, 64, 3, { padding: 'same' })).apply(x) as Sym;
-      h = m('relu', () => tf.layers.reLU({ name: 'b1_relu' })).apply(h) as Sym;
-      return m('pool', () => tf.layers.maxPooling2d({ name: 'b1_pool', poolSize: 2, strides: 2 })).apply(h) as Sym;
+    block('conv2', (x, m, kw) => {
+      let h = m('conv', () => conv(init, 'b1_conv', x, 64, 3, { padding: 'same' })).apply(x, kw) as Sym;
+      h = m('relu', () => tf.layers.reLU({ name: 'b1_relu' })).apply(h, kw) as Sym;
+      return m('pool', () => tf.layers.maxPooling2d({ name: 'b1_pool', poolSize: 2, strides: 2 })).apply(h, kw) as Sym;
     }),
-    block('fc', (x, m) => {
-      const h = m('flatten', () => tf.layers.flatten({ name: 'b2_flatten' })).apply(x) as Sym;
-      return m('dense', () => dense(init, 'b2_dense', lastDim(h), 128, 'relu')).apply(h) as Sym;
+    block('fc', (x, m, kw) => {
+      const h = m('flatten', () => tf.layers.flatten({ name: 'b2_flatten' })).apply(x, kw) as Sym;
+      return m('dense', () => dense(init, 'b2_dense', lastDim(h), 128, 'relu')).apply(h, kw) as Sym;
     }),
-    block('logits', (x, m) => m('dense', () => dense(init, 'b3_logits', lastDim(x), numClasses)).apply(x) as Sym),
+    block('logits', (x, m, kw) => m('dense', () => dense(init, 'b3_logits', lastDim(x), numClasses)).apply(x, kw) as Sym),
   ];
 }
 
@@ -163,53 +172,54 @@ function resnet20(init: Init, numClasses: number): BlockDef[] {
     m: <L extends tf.layers.Layer>(key: string, f: () => L) => L,
     filters: number,
     stride: number,
+    kw: Kw,
   ): Sym => {
-    let h = m(`${prefix}c1`, () => conv(init, `${prefix}_conv1`, x, filters, 3, { strides: stride, bias: false })).apply(x) as Sym;
-    h = m(`${prefix}bn1`, () => bn(`${prefix}_bn1`)).apply(h) as Sym;
-    h = m(`${prefix}r1`, () => tf.layers.reLU({ name: `${prefix}_relu1` })).apply(h) as Sym;
+    let h = m(`${prefix}c1`, () => conv(init, `${prefix}_conv1`, x, filters, 3, { strides: stride, bias: false })).apply(x, kw) as Sym;
+    h = m(`${prefix}bn1`, () => bn(`${prefix}_bn1`)).apply(h, kw) as Sym;
+    h = m(`${prefix}r1`, () => tf.layers.reLU({ name: `${prefix}_relu1` })).apply(h, kw) as Sym;
     const h1 = h;
-    h = m(`${prefix}c2`, () => conv(init, `${prefix}_conv2`, h1, filters, 3, { bias: false })).apply(h) as Sym;
-    h = m(`${prefix}bn2`, () => bn(`${prefix}_bn2`)).apply(h) as Sym;
+    h = m(`${prefix}c2`, () => conv(init, `${prefix}_conv2`, h1, filters, 3, { bias: false })).apply(h, kw) as Sym;
+    h = m(`${prefix}bn2`, () => bn(`${prefix}_bn2`)).apply(h, kw) as Sym;
     let shortcut = x;
     if (stride !== 1 || lastDim(x) !== filters) {
-      shortcut = m(`${prefix}sc`, () => conv(init, `${prefix}_proj`, x, filters, 1, { strides: stride, bias: false })).apply(x) as Sym;
-      shortcut = m(`${prefix}scbn`, () => bn(`${prefix}_projbn`)).apply(shortcut) as Sym;
+      shortcut = m(`${prefix}sc`, () => conv(init, `${prefix}_proj`, x, filters, 1, { strides: stride, bias: false })).apply(x, kw) as Sym;
+      shortcut = m(`${prefix}scbn`, () => bn(`${prefix}_projbn`)).apply(shortcut, kw) as Sym;
     }
-    h = m(`${prefix}add`, () => tf.layers.add({ name: `${prefix}_add` })).apply([h, shortcut]) as Sym;
-    return m(`${prefix}r2`, () => tf.layers.reLU({ name: `${prefix}_relu2` })).apply(h) as Sym;
+    h = m(`${prefix}add`, () => tf.layers.add({ name: `${prefix}_add` })).apply([h, shortcut], kw) as Sym;
+    return m(`${prefix}r2`, () => tf.layers.reLU({ name: `${prefix}_relu2` })).apply(h, kw) as Sym;
   };
   const stage = (k: number, filters: number, stride: number): BlockDef =>
-    block(`stage${k}`, (x, m) => {
+    block(`stage${k}`, (x, m, kw) => {
       let h = x;
-      for (let i = 0; i < 3; i++) h = basic(`b${k}_u${i}`, h, m, filters, i === 0 ? stride : 1);
+      for (let i = 0; i < 3; i++) h = basic(`b${k}_u${i}`, h, m, filters, i === 0 ? stride : 1, kw);
       return h;
     });
   return [
-    block('stem', (x, m) => {
-      let h = m('conv', () => conv(init, 'b0_conv', x, 16, 3, { bias: false })).apply(x) as Sym;
-      h = m('bn', () => bn('b0_bn')).apply(h) as Sym;
-      return m('relu', () => tf.layers.reLU({ name: 'b0_relu' })).apply(h) as Sym;
+    block('stem', (x, m, kw) => {
+      let h = m('conv', () => conv(init, 'b0_conv', x, 16, 3, { bias: false })).apply(x, kw) as Sym;
+      h = m('bn', () => bn('b0_bn')).apply(h, kw) as Sym;
+      return m('relu', () => tf.layers.reLU({ name: 'b0_relu' })).apply(h, kw) as Sym;
     }),
     stage(1, 16, 1),
     stage(2, 32, 2),
     stage(3, 64, 2),
-    block('logits', (x, m) => {
-      const h = m('pool', () => tf.layers.globalAveragePooling2d({ name: 'b4_pool' })).apply(x) as Sym;
-      return m('dense', () => dense(init, 'b4_logits', lastDim(h), numClasses)).apply(h) as Sym;
+    block('logits', (x, m, kw) => {
+      const h = m('pool', () => tf.layers.globalAveragePooling2d({ name: 'b4_pool' })).apply(x, kw) as Sym;
+      return m('dense', () => dense(init, 'b4_logits', lastDim(h), numClasses)).apply(h, kw) as Sym;
     }),
   ];
 }
 
 function mobilenetV2(init: Init, numClasses: number): BlockDef[] {
   type M = <L extends tf.layers.Layer>(key: string, f: () => L) => L;
-  const relu6 = (m: M, key: string, name: string, x: Sym) => m(key, () => tf.layers.reLU({ name, maxValue: 6 })).apply(x) as Sym;
-  const inverted = (p: string, x: Sym, m: M, expand: number, out: number, stride: number): Sym => {
+  const relu6 = (m: M, key: string, name: string, x: Sym, kw: Kw) => m(key, () => tf.layers.reLU({ name, maxValue: 6 })).apply(x, kw) as Sym;
+  const inverted = (p: string, x: Sym, m: M, expand: number, out: number, stride: number, kw: Kw): Sym => {
     const inC = lastDim(x);
     let h = x;
     if (expand !== 1) {
-      h = m(`${p}e`, () => conv(init, `${p}_expand`, x, inC * expand, 1, { bias: false })).apply(h) as Sym;
-      h = m(`${p}ebn`, () => bn(`${p}_expand_bn`)).apply(h) as Sym;
-      h = relu6(m, `${p}er`, `${p}_expand_relu6`, h);
+      h = m(`${p}e`, () => conv(init, `${p}_expand`, x, inC * expand, 1, { bias: false })).apply(h, kw) as Sym;
+      h = m(`${p}ebn`, () => bn(`${p}_expand_bn`)).apply(h, kw) as Sym;
+      h = relu6(m, `${p}er`, `${p}_expand_relu6`, h, kw);
     }
     h = m(`${p}dw`, () =>
       tf.layers.depthwiseConv2d({
@@ -220,13 +230,13 @@ function mobilenetV2(init: Init, numClasses: number): BlockDef[] {
         useBias: false,
         depthwiseInitializer: init.kernel(),
       }),
-    ).apply(h) as Sym;
-    h = m(`${p}dwbn`, () => bn(`${p}_dw_bn`)).apply(h) as Sym;
-    h = relu6(m, `${p}dwr`, `${p}_dw_relu6`, h);
+    ).apply(h, kw) as Sym;
+    h = m(`${p}dwbn`, () => bn(`${p}_dw_bn`)).apply(h, kw) as Sym;
+    h = relu6(m, `${p}dwr`, `${p}_dw_relu6`, h, kw);
     const hh = h;
-    h = m(`${p}pj`, () => conv(init, `${p}_project`, hh, out, 1, { bias: false })).apply(h) as Sym;
-    h = m(`${p}pjbn`, () => bn(`${p}_project_bn`)).apply(h) as Sym;
-    if (stride === 1 && inC === out) h = m(`${p}add`, () => tf.layers.add({ name: `${p}_add` })).apply([h, x]) as Sym;
+    h = m(`${p}pj`, () => conv(init, `${p}_project`, hh, out, 1, { bias: false })).apply(h, kw) as Sym;
+    h = m(`${p}pjbn`, () => bn(`${p}_project_bn`)).apply(h, kw) as Sym;
+    if (stride === 1 && inC === out) h = m(`${p}add`, () => tf.layers.add({ name: `${p}_add` })).apply([h, x], kw) as Sym;
     return h;
   };
   // (expansion t, output channels c, repeats n, first stride s): MobileNetV2's table, trimmed for small inputs.
@@ -238,30 +248,30 @@ function mobilenetV2(init: Init, numClasses: number): BlockDef[] {
     [6, 96, 2, 1],
   ];
   const blocks: BlockDef[] = [
-    block('stem', (x, m) => {
-      let h = m('conv', () => conv(init, 'b0_conv', x, 32, 3, { strides: 2, bias: false })).apply(x) as Sym;
-      h = m('bn', () => bn('b0_bn')).apply(h) as Sym;
-      return relu6(m, 'relu', 'b0_relu6', h);
+    block('stem', (x, m, kw) => {
+      let h = m('conv', () => conv(init, 'b0_conv', x, 32, 3, { strides: 2, bias: false })).apply(x, kw) as Sym;
+      h = m('bn', () => bn('b0_bn')).apply(h, kw) as Sym;
+      return relu6(m, 'relu', 'b0_relu6', h, kw);
     }),
   ];
   table.forEach(([t, c, n, s], si) => {
     blocks.push(
-      block(`stage${si + 1}`, (x, m) => {
+      block(`stage${si + 1}`, (x, m, kw) => {
         let h = x;
-        for (let i = 0; i < n; i++) h = inverted(`b${si + 1}_u${i}`, h, m, t, c, i === 0 ? s : 1);
+        for (let i = 0; i < n; i++) h = inverted(`b${si + 1}_u${i}`, h, m, t, c, i === 0 ? s : 1, kw);
         return h;
       }),
     );
   });
   const k = blocks.length;
   blocks.push(
-    block('head', (x, m) => {
-      let h = m('conv', () => conv(init, `b${k}_conv`, x, 320, 1, { bias: false })).apply(x) as Sym;
-      h = m('bn', () => bn(`b${k}_bn`)).apply(h) as Sym;
-      h = relu6(m, 'relu', `b${k}_relu6`, h);
-      return m('pool', () => tf.layers.globalAveragePooling2d({ name: `b${k}_pool` })).apply(h) as Sym;
+    block('head', (x, m, kw) => {
+      let h = m('conv', () => conv(init, `b${k}_conv`, x, 320, 1, { bias: false })).apply(x, kw) as Sym;
+      h = m('bn', () => bn(`b${k}_bn`)).apply(h, kw) as Sym;
+      h = relu6(m, 'relu', `b${k}_relu6`, h, kw);
+      return m('pool', () => tf.layers.globalAveragePooling2d({ name: `b${k}_pool` })).apply(h, kw) as Sym;
     }),
-    block('logits', (x, m) => m('dense', () => dense(init, `b${k + 1}_logits`, lastDim(x), numClasses)).apply(x) as Sym),
+    block('logits', (x, m, kw) => m('dense', () => dense(init, `b${k + 1}_logits`, lastDim(x), numClasses)).apply(x, kw) as Sym),
   );
   return blocks;
 }
@@ -293,11 +303,8 @@ export function buildNetwork(spec: ModelSpec, seed: number): Network {
   }
   const probs = tf.layers.softmax({ name: 'probabilities' }).apply(x) as Sym;
   const model = tf.model({ inputs: input, outputs: probs, name: String(spec.arch).replace(/[^a-z0-9]/gi, '_') });
-  const segments = blocks.map((b, k) => {
-    const inp = tf.input({ shape: shapes[k], name: `segment${k}_in` });
-    return tf.model({ inputs: inp, outputs: b.apply(inp), name: `segment${k}` });
-  });
-  return { model, segments, blockNames: blocks.map((b) => b.name), blockInputShapes: shapes };
+  const runners = blocks.map((b) => (t: tf.Tensor, training: boolean) => b.apply(t as unknown as Sym, { training }) as unknown as tf.Tensor);
+  return { model, blocks: runners, blockNames: blocks.map((b) => b.name), blockInputShapes: shapes };
 }
 
 /** The contract's entry point: input → softmax probabilities, blocks named `b<k>_…`. */
@@ -308,6 +315,6 @@ export function buildModel(spec: ModelSpec, seed: number): tf.LayersModel {
 /** Runs the segments from the input to the logits (no mixing). `training` switches BatchNorm to batch stats. */
 export function forwardLogits(net: Network, x: tf.Tensor, training: boolean): tf.Tensor2D {
   let h: tf.Tensor = x;
-  for (const s of net.segments) h = s.apply(h, { training }) as tf.Tensor;
+  for (const run of net.blocks) h = run(h, training);
   return h as tf.Tensor2D;
 }
