@@ -318,7 +318,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     });
   });
   port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  // Listening on every interface: the address to open on this machine is still the loopback one.
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const urlHost = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
   const url = `http://${urlHost}:${port}/?token=${token}`;
 
   let closing: Promise<void> | undefined;

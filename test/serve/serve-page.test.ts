@@ -1,0 +1,77 @@
+/**
+ * The built page (out/renderer, from `npm run build`) served by the real bridge and loaded in Debian's
+ * Chromium (headless, driven by playwright-core): no console errors (CSP, assets, socket all clean), the
+ * token leaves the address bar, and the page's own requests carry it.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operations } from '../../src-main/api/operations';
+import { startServer, type RunningServer } from '../../src-main/serve/server';
+import { tempServices } from '../helpers/temp';
+
+const root = resolve(__dirname, '..', '..');
+const built = join(root, 'out', 'renderer');
+
+describe('the served page in Chromium', () => {
+  let services: ReturnType<typeof tempServices>;
+  let server: RunningServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!existsSync(join(built, 'index.html'))) throw new Error(`${built}/index.html is missing: run \`npm run build\` first`);
+    services = tempServices();
+    const { resolveMedia } = await import('../../src-main/datasets/media');
+    server = await startServer({ services, operations, rendererDir: built, port: 0, resolveMedia });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    services?.cleanup();
+  });
+
+  it('loads with no console errors, no failed requests, the token stripped from the address bar, and the title "MixUp Studio"', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`);
+    });
+    await page.goto(server.url, { waitUntil: 'networkidle' });
+    await page.waitForTimeout(500);
+    expect(problems).toEqual([]);
+    expect(await page.title()).toContain('MixUp Studio');
+    expect(page.url()).not.toContain('token=');
+    expect(await page.evaluate(() => sessionStorage.getItem('mixup-studio.token'))).toBe(server.token);
+    // A reload (token no longer in the URL) still works: the cookie carries it for the page and assets.
+    await page.reload({ waitUntil: 'networkidle' });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('the page cannot run an inline script: the CSP blocks it', async () => {
+    const page = await browser.newPage();
+    const violations: string[] = [];
+    page.on('console', (m) => violations.push(m.text()));
+    await page.goto(server.url, { waitUntil: 'networkidle' });
+    const ran = await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__inlineRan = true';
+      document.head.appendChild(s);
+      return (window as unknown as { __inlineRan?: boolean }).__inlineRan === true;
+    });
+    expect(ran).toBe(false);
+    expect(violations.join('\n')).toMatch(/Content Security Policy/);
+    await page.close();
+  });
+});
