@@ -4,9 +4,11 @@
  */
 import type { Operation } from './contract';
 import { systemOps } from './ops/system';
+import { policyOps } from './ops/policy';
 
 const all: Operation[] = [
   ...systemOps,
+  ...policyOps,
 ];
 
 export const operations: ReadonlyMap<string, Operation> = (() => {

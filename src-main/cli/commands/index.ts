@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import type { CliRuntime } from '../runtime';
 import { register as system } from './system';
+import { register as policy } from './policy';
 import { register as serve } from './serve';
 
 /** Every feature's command registration, in the order `--help` lists them. */
 export const registrations: Array<(program: Command, cli: CliRuntime) => void> = [
   system,
+  policy,
   serve,
 ];
