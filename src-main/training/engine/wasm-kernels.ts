@@ -1,0 +1,498 @@
+/**
+ * Training kernels for `@tensorflow/tfjs-backend-wasm`.
+ *
+ * As shipped, the wasm backend cannot train a CNN: it has no Conv2DBackpropFilter and no depthwise backprop
+ * kernels, and several of the gradient kernels it does have are slow scalar loops (Conv2DBackpropInput,
+ * MaxPoolGrad, and BatchMatMul with a transposed operand, which every dense layer's gradient uses).
+ *
+ * Every kernel here works on the wasm heap directly and hands the arithmetic-heavy part to the backend's own
+ * XNNPACK matrix multiply (the `BatchMatMul` fast path: batch 1, no transposes):
+ * - Conv2DBackpropFilter: dW[K, Cout] = im2colᵀ(x)[K, M] · dy[M, Cout]   (K = kh·kw·Cin, M = N·outH·outW)
+ * - Conv2DBackpropInput:  cols[M, K] = dy[M, Cout] · Wᵀ[Cout, K], then col2im (a scatter-add) into dx
+ * - BatchMatMul with transposeA/transposeB: transpose the operand on the heap, then the fast path
+ * - MaxPoolGrad: one pass that routes each dy to the first maximum of its window (the cpu backend's rule)
+ * - DepthwiseConv2dNativeBackpropFilter / …Input: direct loops (the work per output is a short dot product)
+ *
+ * All loops run in a fixed order, so the same inputs always give bit-identical outputs.
+ */
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import * as tfc from '@tensorflow/tfjs-core';
+
+const { backend_util } = tfc;
+
+/** The parts of the wasm backend (`BackendWasm`) these kernels use. */
+export interface WasmBackendLike {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+type Args = { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs?: NamedAttrMap };
+
+/** A Float32 view of a tensor on the wasm heap. Take it after the last allocation: heap growth detaches views. */
+function f32(backend: WasmBackendLike, t: TensorInfo): Float32Array {
+  const info = backend.dataIdMap.get(t.dataId);
+  if (!info) throw new Error('wasm kernel: tensor data is not on the wasm backend');
+  const size = t.shape.reduce((a, b) => a * b, 1);
+  return new Float32Array(backend.wasm.HEAPU8.buffer, info.memoryOffset, size);
+}
+
+function alloc(backend: WasmBackendLike, shape: number[]): TensorInfo {
+  return backend.makeOutput(shape, 'float32');
+}
+
+function requireFloat(name: string, ...ts: TensorInfo[]): void {
+  for (const t of ts) {
+    if (t.dtype !== 'float32') throw new Error(`${name} on wasm supports float32 tensors only (got ${t.dtype})`);
+  }
+}
+
+function requireNHWC(name: string, dataFormat: unknown): void {
+  if (dataFormat != null && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
+    throw new Error(`${name} on wasm supports dataFormat NHWC only (got ${String(dataFormat)})`);
+  }
+}
+
+/** The original kernels of the backend that ours call or replace (captured once, before we register). */
+let originalBatchMatMul: KernelConfig | undefined;
+
+/** C[rows, cols] = A[rows, inner] · B[inner, cols] on XNNPACK (the backend's untransposed, batch-1 path). */
+function fastMatMul(backend: WasmBackendLike, a: TensorInfo, b: TensorInfo): TensorInfo {
+  const kernel = originalBatchMatMul ?? tfc.getKernel('BatchMatMul', 'wasm');
+  if (!kernel) throw new Error('wasm backend has no BatchMatMul kernel');
+  const a3 = { dataId: a.dataId, shape: [1, a.shape[0]!, a.shape[1]!], dtype: a.dtype } as TensorInfo;
+  const b3 = { dataId: b.dataId, shape: [1, b.shape[0]!, b.shape[1]!], dtype: b.dtype } as TensorInfo;
+  // The wasm Reshape used inside BatchMatMul shares data and bumps the refcount; it releases it itself.
+  const out = kernel.kernelFunc({
+    inputs: { a: a3, b: b3 },
+    backend: backend as never,
+    attrs: { transposeA: false, transposeB: false },
+  }) as TensorInfo;
+  return { dataId: out.dataId, shape: [a.shape[0]!, b.shape[1]!], dtype: 'float32' } as TensorInfo;
+}
+
+/** Transposes a [rows, cols] float matrix on the heap into a new [cols, rows] tensor. */
+function transpose2d(backend: WasmBackendLike, src: Float32Array | TensorInfo, rows: number, cols: number): TensorInfo {
+  const out = alloc(backend, [cols, rows]);
+  const s = src instanceof Float32Array ? src : f32(backend, src);
+  const d = f32(backend, out);
+  // Blocked, so both sides stay in cache.
+  const B = 32;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(rows, r0 + B);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(cols, c0 + B);
+      for (let r = r0; r < r1; r++) {
+        const so = r * cols;
+        for (let c = c0; c < c1; c++) d[c * rows + r] = s[so + c]!;
+      }
+    }
+  }
+  return out;
+}
+
+interface ConvGeom {
+  n: number;
+  inH: number;
+  inW: number;
+  cin: number;
+  outH: number;
+  outW: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pl: number;
+}
+
+function geom(ci: ReturnType<typeof backend_util.computeConv2DInfo>): ConvGeom {
+  return {
+    n: ci.batchSize,
+    inH: ci.inHeight,
+    inW: ci.inWidth,
+    cin: ci.inChannels,
+    outH: ci.outHeight,
+    outW: ci.outWidth,
+    cout: ci.outChannels,
+    kh: ci.filterHeight,
+    kw: ci.filterWidth,
+    sh: ci.strideHeight,
+    sw: ci.strideWidth,
+    dh: ci.dilationHeight,
+    dw: ci.dilationWidth,
+    pt: ci.padInfo.top,
+    pl: ci.padInfo.left,
+  };
+}
+
+/**
+ * Writes im2colᵀ of x: pt[k, m] with k = (fy, fx, c) and m = (b, oy, ox); zero where the window is in padding.
+ */
+function im2colTransposed(g: ConvGeom, x: Float32Array, out: Float32Array): void {
+  const M = g.n * g.outH * g.outW;
+  const { cin } = g;
+  for (let fy = 0; fy < g.kh; fy++) {
+    for (let fx = 0; fx < g.kw; fx++) {
+      const kBase = (fy * g.kw + fx) * cin;
+      let m = 0;
+      for (let b = 0; b < g.n; b++) {
+        const xb = b * g.inH * g.inW * cin;
+        for (let oy = 0; oy < g.outH; oy++) {
+          const iy = oy * g.sh + fy * g.dh - g.pt;
+          const rowOk = iy >= 0 && iy < g.inH;
+          for (let ox = 0; ox < g.outW; ox++, m++) {
+            const ix = ox * g.sw + fx * g.dw - g.pl;
+            if (rowOk && ix >= 0 && ix < g.inW) {
+              const xo = xb + (iy * g.inW + ix) * cin;
+              for (let c = 0; c < cin; c++) out[(kBase + c) * M + m] = x[xo + c]!;
+            } else {
+              for (let c = 0; c < cin; c++) out[(kBase + c) * M + m] = 0;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dx[b, iy, ix, c] += cols[m, (fy, fx, c)] for every window position inside the image (col2im). */
+function col2imAdd(g: ConvGeom, cols: Float32Array, dx: Float32Array): void {
+  dx.fill(0);
+  const { cin } = g;
+  const K = g.kh * g.kw * cin;
+  let m = 0;
+  for (let b = 0; b < g.n; b++) {
+    const xb = b * g.inH * g.inW * cin;
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++, m++) {
+        const co = m * K;
+        for (let fy = 0; fy < g.kh; fy++) {
+          const iy = oy * g.sh + fy * g.dh - g.pt;
+          if (iy < 0 || iy >= g.inH) continue;
+          for (let fx = 0; fx < g.kw; fx++) {
+            const ix = ox * g.sw + fx * g.dw - g.pl;
+            if (ix < 0 || ix >= g.inW) continue;
+            const xo = xb + (iy * g.inW + ix) * cin;
+            const ko = co + (fy * g.kw + fx) * cin;
+            for (let c = 0; c < cin; c++) dx[xo + c]! += cols[ko + c]!;
+          }
+        }
+      }
+    }
+  }
+}
+
+function conv2DBackpropFilter(args: Args): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const x = inputs.x!;
+  const dy = inputs.dy!;
+  requireFloat('Conv2DBackpropFilter', x, dy);
+  requireNHWC('Conv2DBackpropFilter', attrs.dataFormat);
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  const ci = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    attrs.strides as number | [number, number],
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+  );
+  const g = geom(ci);
+  const M = g.n * g.outH * g.outW;
+  const K = g.kh * g.kw * g.cin;
+  const colsT = alloc(backend, [K, M]);
+  im2colTransposed(g, f32(backend, x), f32(backend, colsT));
+  const dy2 = { dataId: dy.dataId, shape: [M, g.cout], dtype: 'float32' } as TensorInfo;
+  const dw = fastMatMul(backend, colsT, dy2);
+  backend.disposeData(colsT.dataId);
+  return { dataId: dw.dataId, shape: [...filterShape], dtype: 'float32' } as TensorInfo;
+}
+
+function conv2DBackpropInput(args: Args): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const dy = inputs.dy!;
+  const filter = inputs.filter!;
+  requireFloat('Conv2DBackpropInput', dy, filter);
+  requireNHWC('Conv2DBackpropInput', attrs.dataFormat);
+  const inputShape = attrs.inputShape as [number, number, number, number];
+  const ci = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides as number | [number, number],
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+  );
+  const g = geom(ci);
+  const M = g.n * g.outH * g.outW;
+  const K = g.kh * g.kw * g.cin;
+  // W viewed as [K, Cout]; the fast path wants B untransposed: Wᵀ[Cout, K].
+  const wT = transpose2d(backend, filter, K, g.cout);
+  const dy2 = { dataId: dy.dataId, shape: [M, g.cout], dtype: 'float32' } as TensorInfo;
+  const cols = fastMatMul(backend, dy2, wT);
+  backend.disposeData(wT.dataId);
+  const dx = alloc(backend, [...inputShape]);
+  col2imAdd(g, f32(backend, cols), f32(backend, dx));
+  backend.disposeData(cols.dataId);
+  return dx;
+}
+
+function maxPoolGrad(args: Args): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const dy = inputs.dy!;
+  const x = inputs.input!;
+  requireFloat('MaxPoolGrad', dy, x);
+  const ci = backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize as number | [number, number],
+    attrs.strides as number | [number, number],
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const n = ci.batchSize;
+  const inH = ci.inHeight;
+  const inW = ci.inWidth;
+  const C = ci.inChannels;
+  const outH = ci.outHeight;
+  const outW = ci.outWidth;
+  const fh = ci.effectiveFilterHeight;
+  const fw = ci.effectiveFilterWidth;
+  const sh = ci.strideHeight;
+  const sw = ci.strideWidth;
+  const pt = ci.padInfo.top;
+  const pl = ci.padInfo.left;
+  const dxT = alloc(backend, [...x.shape]);
+  const xv = f32(backend, x);
+  const dyv = f32(backend, dy);
+  const dx = f32(backend, dxT);
+  dx.fill(0);
+  const best = new Float32Array(C);
+  const bestAt = new Int32Array(C);
+  for (let b = 0; b < n; b++) {
+    const xb = b * inH * inW * C;
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = oy * sh - pt;
+      const yMin = Math.max(0, y0);
+      const yMax = Math.min(inH, y0 + fh);
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = ox * sw - pl;
+        const xMin = Math.max(0, x0);
+        const xMax = Math.min(inW, x0 + fw);
+        best.fill(Number.NEGATIVE_INFINITY);
+        bestAt.fill(-1);
+        // Window positions in row-major order; a strictly greater value moves the argmax (first max wins).
+        for (let iy = yMin; iy < yMax; iy++) {
+          for (let ix = xMin; ix < xMax; ix++) {
+            const o = xb + (iy * inW + ix) * C;
+            for (let c = 0; c < C; c++) {
+              const v = xv[o + c]!;
+              if (v > best[c]!) {
+                best[c] = v;
+                bestAt[c] = o + c;
+              }
+            }
+          }
+        }
+        const dyo = ((b * outH + oy) * outW + ox) * C;
+        for (let c = 0; c < C; c++) {
+          const at = bestAt[c]!;
+          if (at >= 0) dx[at]! += dyv[dyo + c]!;
+        }
+      }
+    }
+  }
+  return dxT;
+}
+
+function depthwiseGeom(
+  xShape: number[],
+  filterShape: number[],
+  attrs: NamedAttrMap,
+): ReturnType<typeof backend_util.computeConv2DInfo> {
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as number | [number, number],
+    (attrs.dilations ?? 1) as number | [number, number],
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    true,
+  );
+}
+
+function depthwiseBackpropFilter(args: Args): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const x = inputs.x!;
+  const dy = inputs.dy!;
+  requireFloat('DepthwiseConv2dNativeBackpropFilter', x, dy);
+  const filterShape = attrs.filterShape as number[];
+  const ci = depthwiseGeom(x.shape, filterShape, attrs);
+  const g = geom(ci);
+  const mult = ci.outChannels / ci.inChannels;
+  const C = g.cin;
+  const CM = C * mult;
+  // Accumulate in doubles (as the cpu backend does), then store float32.
+  const acc = new Float64Array(g.kh * g.kw * CM);
+  const xv = f32(backend, x);
+  const dyv = f32(backend, dy);
+  for (let b = 0; b < g.n; b++) {
+    const xb = b * g.inH * g.inW * C;
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++) {
+        const dyo = ((b * g.outH + oy) * g.outW + ox) * CM;
+        for (let fy = 0; fy < g.kh; fy++) {
+          const iy = oy * g.sh + fy * g.dh - g.pt;
+          if (iy < 0 || iy >= g.inH) continue;
+          for (let fx = 0; fx < g.kw; fx++) {
+            const ix = ox * g.sw + fx * g.dw - g.pl;
+            if (ix < 0 || ix >= g.inW) continue;
+            const xo = xb + (iy * g.inW + ix) * C;
+            const ao = (fy * g.kw + fx) * CM;
+            if (mult === 1) {
+              for (let c = 0; c < C; c++) acc[ao + c]! += xv[xo + c]! * dyv[dyo + c]!;
+            } else {
+              for (let c = 0; c < C; c++) {
+                const xval = xv[xo + c]!;
+                const base = c * mult;
+                for (let q = 0; q < mult; q++) acc[ao + base + q]! += xval * dyv[dyo + base + q]!;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const out = alloc(backend, [...filterShape]);
+  f32(backend, out).set(acc);
+  return out;
+}
+
+function depthwiseBackpropInput(args: Args): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const dy = inputs.dy!;
+  const filter = inputs.filter!;
+  requireFloat('DepthwiseConv2dNativeBackpropInput', dy, filter);
+  const inputShape = attrs.inputShape as number[];
+  const ci = depthwiseGeom(inputShape, filter.shape, attrs);
+  const g = geom(ci);
+  const mult = ci.outChannels / ci.inChannels;
+  const C = g.cin;
+  const CM = C * mult;
+  const dxT = alloc(backend, [...inputShape]);
+  const wv = f32(backend, filter);
+  const dyv = f32(backend, dy);
+  const dx = f32(backend, dxT);
+  dx.fill(0);
+  for (let b = 0; b < g.n; b++) {
+    const xb = b * g.inH * g.inW * C;
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++) {
+        const dyo = ((b * g.outH + oy) * g.outW + ox) * CM;
+        for (let fy = 0; fy < g.kh; fy++) {
+          const iy = oy * g.sh + fy * g.dh - g.pt;
+          if (iy < 0 || iy >= g.inH) continue;
+          for (let fx = 0; fx < g.kw; fx++) {
+            const ix = ox * g.sw + fx * g.dw - g.pl;
+            if (ix < 0 || ix >= g.inW) continue;
+            const xo = xb + (iy * g.inW + ix) * C;
+            const wo = (fy * g.kw + fx) * CM;
+            if (mult === 1) {
+              for (let c = 0; c < C; c++) dx[xo + c]! += wv[wo + c]! * dyv[dyo + c]!;
+            } else {
+              for (let c = 0; c < C; c++) {
+                const base = c * mult;
+                let s = 0;
+                for (let q = 0; q < mult; q++) s += wv[wo + base + q]! * dyv[dyo + base + q]!;
+                dx[xo + c]! += s;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return dxT;
+}
+
+/**
+ * BatchMatMul: when an operand is transposed (every dense layer's gradient), the stock kernel falls back to a
+ * scalar triple loop; transpose on the heap and take the XNNPACK path instead. Batched products keep the
+ * stock kernel.
+ */
+function batchMatMul(args: Args): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const a = inputs.a!;
+  const b = inputs.b!;
+  const transposeA = Boolean(attrs.transposeA);
+  const transposeB = Boolean(attrs.transposeB);
+  const orig = originalBatchMatMul!;
+  const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1);
+  const batchB = b.shape.slice(0, -2).reduce((p, q) => p * q, 1);
+  if ((!transposeA && !transposeB) || batchA !== 1 || batchB !== 1 || a.dtype !== 'float32' || b.dtype !== 'float32') {
+    return orig.kernelFunc(args as never) as TensorInfo;
+  }
+  const ar = a.shape[a.shape.length - 2]!;
+  const ac = a.shape[a.shape.length - 1]!;
+  const br = b.shape[b.shape.length - 2]!;
+  const bc = b.shape[b.shape.length - 1]!;
+  const a2 = transposeA ? transpose2d(backend, a, ar, ac) : ({ ...a, shape: [ar, ac] } as TensorInfo);
+  const b2 = transposeB ? transpose2d(backend, b, br, bc) : ({ ...b, shape: [br, bc] } as TensorInfo);
+  if (a2.shape[1] !== b2.shape[0]) {
+    throw new Error(
+      `Error in matMul: inner shapes (${a2.shape[1]}) and (${b2.shape[0]}) of Tensors with shapes ${a.shape} and ` +
+        `${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+    );
+  }
+  const out = fastMatMul(backend, a2, b2);
+  if (transposeA) backend.disposeData(a2.dataId);
+  if (transposeB) backend.disposeData(b2.dataId);
+  const outer = a.shape.length >= b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
+  return { dataId: out.dataId, shape: [...outer, a2.shape[0]!, b2.shape[1]!], dtype: 'float32' } as TensorInfo;
+}
+
+/** The kernels this module provides, by name. */
+export const WASM_TRAINING_KERNELS: Record<string, KernelFunc> = {
+  Conv2DBackpropFilter: conv2DBackpropFilter as unknown as KernelFunc,
+  Conv2DBackpropInput: conv2DBackpropInput as unknown as KernelFunc,
+  MaxPoolGrad: maxPoolGrad as unknown as KernelFunc,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter as unknown as KernelFunc,
+  DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as KernelFunc,
+  BatchMatMul: batchMatMul as unknown as KernelFunc,
+};
+
+/**
+ * Registers the training kernels for backendName 'wasm' (replacing the stock ones of the same name).
+ * Idempotent. Call after `@tensorflow/tfjs-backend-wasm` has been imported (it registers its own kernels).
+ */
+export function registerWasmTrainingKernels(): string[] {
+  if (!originalBatchMatMul) {
+    const stock = tfc.getKernel('BatchMatMul', 'wasm');
+    if (!stock) throw new Error('the wasm backend is not loaded (no BatchMatMul kernel registered)');
+    if (!(stock.kernelFunc as { mixupStudio?: boolean }).mixupStudio) originalBatchMatMul = { ...stock };
+  }
+  const names: string[] = [];
+  for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
+    const existing = tfc.getKernel(kernelName, 'wasm');
+    if (existing && (existing.kernelFunc as { mixupStudio?: boolean }).mixupStudio) {
+      names.push(kernelName);
+      continue;
+    }
+    if (existing) tfc.unregisterKernel(kernelName, 'wasm');
+    const marked: KernelFunc = (a) => kernelFunc(a);
+    (marked as { mixupStudio?: boolean }).mixupStudio = true;
+    const config: KernelConfig = { kernelName, backendName: 'wasm', kernelFunc: marked };
+    // Keep the stock setup (it binds the C function the original kernel calls).
+    if (existing?.setupFunc) config.setupFunc = existing.setupFunc;
+    tfc.registerKernel(config);
+    names.push(kernelName);
+  }
+  return names;
+}
