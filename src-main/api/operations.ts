@@ -5,10 +5,14 @@
 import type { Operation } from './contract';
 import { systemOps } from './ops/system';
 import { policyOps } from './ops/policy';
+import { mixupOps } from './ops/mixup';
+import { configOps } from './ops/config';
 
 const all: Operation[] = [
   ...systemOps,
   ...policyOps,
+  ...mixupOps,
+  ...configOps,
 ];
 
 export const operations: ReadonlyMap<string, Operation> = (() => {

@@ -1,0 +1,31 @@
+/** The run config's JSON Schema and its resolution (defaults filled, checked, optionally against a dataset). */
+import { z } from 'zod';
+import { defineOp } from '../contract';
+import { resolveRunConfig, runConfigJsonSchema, withDatasetDefaults } from '../../config/run-config';
+
+export const configOps = [
+  defineOp({
+    name: 'config:schema',
+    summary: 'The JSON Schema of the run config',
+    input: z.strictObject({}),
+    run: () => runConfigJsonSchema(),
+  }),
+  defineOp({
+    name: 'config:resolve',
+    summary: 'A run config with every default filled in (model size/channels from the dataset when given)',
+    input: z.strictObject({
+      config: z.unknown().optional(),
+      dataset: z.union([z.string().min(1), z.number().int().positive()]).optional(),
+    }),
+    async run(ctx, input) {
+      const config = resolveRunConfig(input.config ?? {}, 'config');
+      if (input.dataset === undefined) return config;
+      const { resolveDataset, listUsableImages } = await import('../../datasets/repository');
+      const { datasetModelDefaults } = await import('../../mixup/preview');
+      const ds = resolveDataset(ctx.services.db, input.dataset);
+      const d = datasetModelDefaults(listUsableImages(ctx.services.db, ds.id, { split: 'train' }));
+      if (!d.inputSize) return config;
+      return withDatasetDefaults(config, { inputSize: d.inputSize, channels: d.channels });
+    },
+  }),
+];

@@ -1,0 +1,25 @@
+/** `mixup:preview`: what the sampler would mix, epoch by epoch, over a dataset's training split (no model). */
+import { z } from 'zod';
+import { defineOp } from '../contract';
+
+export const mixupOps = [
+  defineOp({
+    name: 'mixup:preview',
+    summary: 'Runs the MixUp sampler over the training split for every configured epoch and returns its audit',
+    input: z.strictObject({
+      dataset: z.union([z.string().min(1), z.number().int().positive()]),
+      config: z.unknown().optional(),
+    }),
+    async run(ctx, input) {
+      const { resolveRunConfig } = await import('../../config/run-config');
+      const { resolveDataset } = await import('../../datasets/repository');
+      const { previewMixup } = await import('../../mixup/preview');
+      const config = resolveRunConfig(input.config ?? {}, 'config');
+      const ds = resolveDataset(ctx.services.db, input.dataset);
+      return previewMixup(ctx.services.db, ds, config, {
+        signal: ctx.signal,
+        onProgress: (done, total, label) => ctx.emit('preview.progress', { done, total, label }),
+      });
+    },
+  }),
+];

@@ -1,0 +1,107 @@
+/**
+ * `mixup preview`: runs the planner over a dataset's training-split labels for every configured epoch, with
+ * no model and no pixels, and returns the per-epoch audit. The batches follow the run's own streams
+ * (`runStreams(seed)`: one `shuffle` permutation per epoch, `mixup` for the mixing draws), so the preview
+ * shows what a run with the same config and data will mix. Same seed → byte-identical output.
+ */
+import { AppError, throwIfCancelled } from '../api/errors';
+import type { RunConfig } from '../config/run-config';
+import type { Db } from '../db/connection';
+import { listClasses, listUsableImages, type DatasetInfo, type UsableImage } from '../datasets/repository';
+import { Planner, runStreams, type EpochAudit, type PairPolicy } from './plan';
+import { getPolicy } from './policy-repository';
+
+/** The model shape defaults a dataset implies: its most common training image size, and grey (1) or RGB (3). */
+export function datasetModelDefaults(images: readonly Pick<UsableImage, 'width' | 'height' | 'channels'>[]): {
+  inputSize: [number, number] | null;
+  channels: 1 | 3;
+} {
+  const counts = new Map<string, { h: number; w: number; n: number }>();
+  let allGrey = images.length > 0;
+  for (const im of images) {
+    if (!(im.width > 0 && im.height > 0)) continue;
+    const key = `${im.height}x${im.width}`;
+    const c = counts.get(key);
+    if (c) c.n += 1;
+    else counts.set(key, { h: im.height, w: im.width, n: 1 });
+    if (im.channels !== 1 && im.channels !== 2) allGrey = false;
+  }
+  const best = [...counts.values()].sort((x, y) => y.n - x.n || x.h - y.h || x.w - y.w)[0];
+  const clamp = (v: number) => Math.max(8, Math.min(1024, v));
+  return { inputSize: best ? [clamp(best.h), clamp(best.w)] : null, channels: allGrey ? 1 : 3 };
+}
+
+/** A permutation of 0..n-1 drawn as the data pipeline draws its epoch order (Fisher–Yates from `rng`). */
+function permutation(n: number, shuffle: { shuffle(a: Int32Array): Int32Array }): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  shuffle.shuffle(order);
+  return order;
+}
+
+export interface PreviewEpoch extends EpochAudit {}
+
+export interface PreviewResult {
+  dataset: { id: number; name: string };
+  seed: number;
+  classes: string[];
+  trainImages: number;
+  batchSize: number;
+  batchesPerEpoch: number;
+  inputSize: [number, number] | null;
+  policySource: 'config' | 'dataset';
+  policy: PairPolicy;
+  epochs: PreviewEpoch[];
+}
+
+export function previewMixup(
+  db: Db,
+  ds: DatasetInfo,
+  config: RunConfig,
+  opts: { signal?: AbortSignal; onProgress?(done: number, total: number, label: string): void } = {},
+): PreviewResult {
+  const classes = listClasses(db, ds.id).map((c) => c.name);
+  if (classes.length === 0) throw new AppError('input', `dataset '${ds.name}' has no classes`);
+  const train = listUsableImages(db, ds.id, { split: 'train' });
+  if (train.length === 0) throw new AppError('input', `dataset '${ds.name}' has no usable images in its training split`);
+  const defaults = datasetModelDefaults(train);
+  const inputSize = config.model.inputSize ?? defaults.inputSize;
+  const policySource = config.policy ? 'config' : 'dataset';
+  const policy: PairPolicy = config.policy
+    ? { pairs: config.policy.pairs.map(({ a, b, weight, note }) => ({ a, b, weight, note })) }
+    : { pairs: getPolicy(db, ds.id).pairs.map(({ a, b, weight, note }) => ({ a, b, weight, note })) };
+  const streams = runStreams(config.seed);
+  const planner = new Planner({ config, classes, policy, rng: streams.mixup, inputSize });
+  const labelsByPosition = Int32Array.from(train, (im) => im.classIndex);
+  const n = train.length;
+  const bs = config.batchSize;
+  const batches = Math.ceil(n / bs);
+  const epochs: PreviewEpoch[] = [];
+  const labels = new Int32Array(bs);
+  for (let epoch = 0; epoch < config.epochs; epoch++) {
+    throwIfCancelled(opts.signal, 'mixup preview');
+    const order = permutation(n, streams.shuffle);
+    for (let b = 0; b < batches; b++) {
+      const start = b * bs;
+      const size = Math.min(bs, n - start);
+      const batchLabels = size === bs ? labels : new Int32Array(size);
+      for (let i = 0; i < size; i++) batchLabels[i] = labelsByPosition[order[start + i]];
+      planner.planBatch(batchLabels, epoch);
+    }
+    epochs.push(planner.epochAudit(epoch)!);
+    planner.dropAudit(epoch);
+    opts.onProgress?.(epoch + 1, config.epochs, `epoch ${epoch + 1}/${config.epochs}`);
+  }
+  return {
+    dataset: { id: ds.id, name: ds.name },
+    seed: config.seed,
+    classes,
+    trainImages: n,
+    batchSize: bs,
+    batchesPerEpoch: batches,
+    inputSize: inputSize ? [inputSize[0], inputSize[1]] : null,
+    policySource,
+    policy,
+    epochs,
+  };
+}
