@@ -1,0 +1,52 @@
+/** Sorting, filtering and reading of the runs table (pure). */
+import type { RunSummary } from '../contract-types';
+
+export type RunSortKey = 'id' | 'dataset' | 'status' | 'createdAt' | 'valAccuracy' | 'valLoss' | 'ece';
+
+export function runDatasetName(r: RunSummary): string {
+  const d = r.dataset as unknown;
+  if (typeof d === 'string') return d;
+  if (d && typeof d === 'object') return String((d as { name?: string }).name ?? (d as { id?: number }).id ?? '');
+  return String((r as { datasetName?: string }).datasetName ?? '');
+}
+
+function sortValue(r: RunSummary, key: RunSortKey): string | number | null {
+  switch (key) {
+    case 'id':
+      return r.id;
+    case 'dataset':
+      return runDatasetName(r).toLowerCase();
+    case 'status':
+      return r.status;
+    case 'createdAt':
+      return r.createdAt ?? '';
+    default: {
+      const v = r.metrics?.[key];
+      return typeof v === 'number' && Number.isFinite(v) ? v : null;
+    }
+  }
+}
+
+/** Sorted copy; missing values always last whatever the direction. */
+export function sortRuns(runs: readonly RunSummary[], key: RunSortKey, dir: 'asc' | 'desc'): RunSummary[] {
+  const sign = dir === 'asc' ? 1 : -1;
+  return [...runs].sort((x, y) => {
+    const a = sortValue(x, key);
+    const b = sortValue(y, key);
+    if (a === null && b === null) return x.id - y.id;
+    if (a === null) return 1;
+    if (b === null) return -1;
+    const c = a < b ? -1 : a > b ? 1 : 0;
+    return c !== 0 ? c * sign : x.id - y.id;
+  });
+}
+
+/** Runs whose id, dataset or status contains every word of the query. */
+export function filterRuns(runs: readonly RunSummary[], query: string): RunSummary[] {
+  const words = query.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return [...runs];
+  return runs.filter((r) => {
+    const hay = `#${r.id} ${r.id} ${runDatasetName(r)} ${r.status}`.toLowerCase();
+    return words.every((w) => hay.includes(w));
+  });
+}

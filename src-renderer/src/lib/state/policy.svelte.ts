@@ -1,0 +1,190 @@
+/**
+ * Pair-policy screen state: the class list, an n×n weight matrix (Float32Array, 1 = default, 0 = forbidden)
+ * and notes, kept outside Svelte's proxies (a 1,000-class matrix is a million cells) with a `version` counter
+ * that tells the canvas when a full redraw is due. Single-cell changes go through `toggle`/`setWeight`,
+ * which the matrix paints itself (only the two symmetric cells).
+ */
+import type { PolicyMatrixDoc, PolicyPair, PreviewDoc, RunConfig } from '../contract-types';
+import { filterClasses, pairKey } from '../policy/matrix-geometry';
+import { unmixedShareByClass } from '../train/schedule';
+import { app } from './app.svelte';
+
+export class PolicyState {
+  dataset = $state<number | null>(null);
+  classes = $state.raw<string[]>([]);
+  /** Bumped whenever the matrix must be redrawn whole (load, revert, import). */
+  version = $state(0);
+  /** Bumped on every pair change (lists re-read the matrix). */
+  changes = $state(0);
+  query = $state('');
+  loading = $state(false);
+  effect = $state.raw<{ name: string; share: number }[] | null>(null);
+  effectBusy = $state(false);
+
+  weights = new Float32Array(0);
+  notes = new Map<string, string>();
+  #index = new Map<string, number>();
+
+  visible = $derived(filterClasses(this.classes, this.query));
+
+  /** Pairs not at the default weight, sorted by class names. */
+  pairs = $derived.by(() => {
+    void this.changes;
+    void this.version;
+    const out: PolicyPair[] = [];
+    const n = this.classes.length;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const w = this.weights[i * n + j]!;
+        if (w < 1) {
+          const a = this.classes[i]!;
+          const b = this.classes[j]!;
+          out.push({ a, b, weight: w, note: this.notes.get(pairKey(a, b)) ?? null });
+        }
+      }
+    }
+    return out;
+  });
+
+  weightAt(i: number, j: number): number {
+    const n = this.classes.length;
+    return i === j ? 1 : (this.weights[i * n + j] ?? 1);
+  }
+
+  async load(dataset: number): Promise<void> {
+    this.loading = true;
+    try {
+      const doc = await app.attempt('Could not load the pair policy', () =>
+        app.api.call<PolicyMatrixDoc>('policy:matrix', { dataset: String(dataset) }),
+      );
+      if (!doc) return;
+      this.dataset = dataset;
+      this.apply(doc.classes, doc.pairs);
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  private apply(classes: string[], pairs: PolicyPair[]): void {
+    const n = classes.length;
+    this.weights = new Float32Array(n * n).fill(1);
+    this.notes = new Map();
+    this.#index = new Map(classes.map((c, i) => [c, i]));
+    this.classes = classes;
+    for (const p of pairs) this.store(p.a, p.b, p.weight, p.note ?? null);
+    this.effect = null;
+    this.version++;
+  }
+
+  private store(a: string, b: string, weight: number, note: string | null): void {
+    const i = this.#index.get(a);
+    const j = this.#index.get(b);
+    if (i === undefined || j === undefined) return;
+    const n = this.classes.length;
+    this.weights[i * n + j] = weight;
+    this.weights[j * n + i] = weight;
+    if (note) this.notes.set(pairKey(a, b), note);
+    else this.notes.delete(pairKey(a, b));
+  }
+
+  /**
+   * Forbids an allowed pair or allows a forbidden one. The matrix is updated at once (the caller repaints
+   * the two cells); the op runs after, and a failure reverts the matrix and redraws it.
+   */
+  toggle(i: number, j: number): Promise<boolean> {
+    if (i === j) return Promise.resolve(false);
+    return this.setWeight(this.classes[i]!, this.classes[j]!, this.weightAt(i, j) > 0 ? 0 : 1);
+  }
+
+  async setWeight(a: string, b: string, weight: number, note?: string | null): Promise<boolean> {
+    const dataset = this.dataset;
+    const i = this.#index.get(a);
+    const j = this.#index.get(b);
+    if (dataset == null || i === undefined || j === undefined || i === j) return false;
+    const prevWeight = this.weightAt(i, j);
+    const prevNote = this.notes.get(pairKey(a, b)) ?? null;
+    const nextNote = note === undefined ? prevNote : note;
+    this.store(a, b, weight, weight >= 1 && note === undefined ? null : nextNote);
+    this.changes++;
+    this.effect = null;
+    try {
+      const input: Record<string, unknown> = { dataset: String(dataset), a, b };
+      if (weight <= 0) {
+        if (nextNote) input.note = nextNote;
+        await app.api.call('policy:forbid', input);
+      } else if (weight >= 1 && !note) {
+        await app.api.call('policy:allow', input);
+      } else {
+        input.weight = weight;
+        if (nextNote) input.note = nextNote;
+        await app.api.call('policy:weight', input);
+      }
+      return true;
+    } catch (err) {
+      this.store(a, b, prevWeight, prevNote);
+      this.changes++;
+      this.version++;
+      app.error(err, `Could not change ${a} × ${b}`);
+      return false;
+    }
+  }
+
+  async setNote(a: string, b: string, note: string): Promise<boolean> {
+    const i = this.#index.get(a);
+    const j = this.#index.get(b);
+    if (i === undefined || j === undefined) return false;
+    return this.setWeight(a, b, this.weightAt(i, j), note.trim() || null);
+  }
+
+  /** The policy as a JSON file: `{pairs: [{a, b, weight, note}]}` (the run config's policy snapshot shape). */
+  exportJson(): string {
+    return JSON.stringify({ pairs: this.pairs.map((p) => ({ a: p.a, b: p.b, weight: p.weight, note: p.note ?? null })) }, null, 2);
+  }
+
+  /** Replaces the policy with a file's pairs (`{pairs}` or a bare array); unknown classes are an error. */
+  async importJson(text: string, fileName: string): Promise<void> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      app.error(new Error(`${fileName}: not JSON (${(err as Error).message})`), 'Could not import the policy');
+      return;
+    }
+    const pairs = (Array.isArray(parsed) ? parsed : (parsed as { pairs?: unknown })?.pairs) as PolicyPair[] | undefined;
+    if (!Array.isArray(pairs)) {
+      app.error(new Error(`${fileName}: expected {"pairs": [{"a", "b", "weight", "note"}]}`), 'Could not import the policy');
+      return;
+    }
+    for (const [k, p] of pairs.entries()) {
+      if (typeof p?.a !== 'string' || typeof p?.b !== 'string' || !this.#index.has(p.a) || !this.#index.has(p.b)) {
+        app.error(new Error(`${fileName}: pairs[${k}] names a class that is not in this dataset (${JSON.stringify(p?.a)}, ${JSON.stringify(p?.b)})`), 'Could not import the policy');
+        return;
+      }
+      if (typeof p.weight !== 'number' || p.weight < 0 || p.weight > 1) {
+        app.error(new Error(`${fileName}: pairs[${k}].weight must be a number in [0, 1] (got ${JSON.stringify(p.weight)})`), 'Could not import the policy');
+        return;
+      }
+    }
+    const incoming = new Set(pairs.map((p) => pairKey(p.a, p.b)));
+    for (const p of this.pairs) if (!incoming.has(pairKey(p.a, p.b))) await this.setWeight(p.a, p.b, 1);
+    for (const p of pairs) await this.setWeight(p.a, p.b, p.weight, p.note ?? null);
+    this.version++;
+    app.info('Policy imported', `${pairs.length} pairs from ${fileName}`);
+  }
+
+  /** The policy's effect: share of each class left unmixed over a preview of the given config. */
+  async computeEffect(config: Partial<RunConfig>, classCounts: Record<string, number>): Promise<void> {
+    if (this.dataset == null) return;
+    this.effectBusy = true;
+    try {
+      const doc = await app.attempt('Could not preview MixUp', () =>
+        app.api.call<PreviewDoc>('mixup:preview', { dataset: String(this.dataset), config }),
+      );
+      if (doc) this.effect = unmixedShareByClass(doc, classCounts).sort((x, y) => y.share - x.share);
+    } finally {
+      this.effectBusy = false;
+    }
+  }
+}
+
+export const policy = new PolicyState();
