@@ -34,7 +34,8 @@ export function visibleRange(
 ): VisibleRange {
   const { columns, rowHeight } = geometry;
   const totalRows = Math.ceil(Math.max(0, total) / columns);
-  const top = Math.max(0, scrollTop);
+  // A stale scroll position past the end (the class shrank) shows the last rows, never an empty range.
+  const top = Math.max(0, Math.min(scrollTop, totalRows * rowHeight - Math.max(0, viewportHeight)));
   const firstRow = Math.max(0, Math.min(totalRows, Math.floor(top / rowHeight) - overscanRows));
   const lastRow = Math.max(firstRow, Math.min(totalRows, Math.ceil((top + Math.max(0, viewportHeight)) / rowHeight) + overscanRows));
   return {
