@@ -1,13 +1,15 @@
-// Electron entry (owned by the app engineer; this first version only opens the window).
-import { app, BrowserWindow } from 'electron';
-import { join } from 'node:path';
+/**
+ * Electron entry: hands the real `electron` module to the app (src-main/electron/app.ts, unit-tested with a
+ * fake). Thin on purpose: everything the app does is in src-main/electron/ and the shared core.
+ */
+import * as electron from 'electron';
+import { operations } from './api/operations';
+import { resolveMedia } from './datasets/media';
+import { startApp } from './electron/app';
+import { useUtilityProcessForTraining } from './electron/training-transport';
 
-app.whenReady().then(() => {
-  const win = new BrowserWindow({
-    title: 'MixUp Studio',
-    show: false,
-    webPreferences: { preload: join(__dirname, '../preload/index.js'), contextIsolation: true, sandbox: true },
-  });
-  win.once('ready-to-show', () => win.show());
-  void win.loadFile(join(__dirname, '../renderer/index.html'));
+startApp(electron, {
+  operations,
+  resolveMedia,
+  onServices: () => useUtilityProcessForTraining(electron.utilityProcess),
 });

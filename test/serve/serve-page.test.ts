@@ -52,7 +52,7 @@ describe('the served page in Chromium', () => {
     expect(problems).toEqual([]);
     expect(await page.title()).toContain('MixUp Studio');
     expect(page.url()).not.toContain('token=');
-    expect(await page.evaluate(() => sessionStorage.getItem('mixup-studio.token'))).toBe(server.token);
+    expect(await page.evaluate("sessionStorage.getItem('mixup-studio.token')")).toBe(server.token);
     // A reload (token no longer in the URL) still works: the cookie carries it for the page and assets.
     await page.reload({ waitUntil: 'networkidle' });
     expect(problems).toEqual([]);
@@ -64,12 +64,12 @@ describe('the served page in Chromium', () => {
     const violations: string[] = [];
     page.on('console', (m) => violations.push(m.text()));
     await page.goto(server.url, { waitUntil: 'networkidle' });
-    const ran = await page.evaluate(() => {
+    const ran = await page.evaluate(`(() => {
       const s = document.createElement('script');
       s.textContent = 'window.__inlineRan = true';
       document.head.appendChild(s);
-      return (window as unknown as { __inlineRan?: boolean }).__inlineRan === true;
-    });
+      return window.__inlineRan === true;
+    })()`);
     expect(ran).toBe(false);
     expect(violations.join('\n')).toMatch(/Content Security Policy/);
     await page.close();

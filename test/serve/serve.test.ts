@@ -13,8 +13,20 @@ import { AppError } from '../../src-main/api/errors';
 import { operations } from '../../src-main/api/operations';
 import { startServer, type RunningServer } from '../../src-main/serve/server';
 import { parseMediaPath, resolveStaticFile } from '../../src-main/serve/static';
-import { createBrowserClient } from '../../src-renderer/src/lib/api/client';
 import { tempServices } from '../helpers/temp';
+
+// The page's client module (DOM-typed, so outside the Node tsconfig: loaded by path, typed here).
+interface PageClient {
+  call<T>(name: string, input?: unknown): Promise<T>;
+  start<T>(name: string, input?: unknown): { id: string; result: Promise<T>; cancel(): void };
+  on(topic: string, handler: (data: unknown, callId?: string) => void): () => void;
+  close(): void;
+}
+const clientPath = '../../src-renderer/src/lib/api/client';
+async function createBrowserClient(opts: { baseUrl: string; token: string; WebSocket: unknown }): Promise<PageClient> {
+  const mod = (await import(/* @vite-ignore */ clientPath)) as { createBrowserClient(o: unknown): PageClient };
+  return mod.createBrowserClient(opts);
+}
 
 // A fake renderer build: the real one is exercised by serve-page.test.ts in Chromium.
 function fakeRenderer(): string {
@@ -230,7 +242,7 @@ describe('serve bridge', () => {
   });
 
   it("the page's browser client gets results, rebuilt errors, events tagged with the call id, and cancels", async () => {
-    const api = createBrowserClient({ baseUrl: base, token: server.token, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
+    const api = await createBrowserClient({ baseUrl: base, token: server.token, WebSocket });
     try {
       const info = await api.call<{ home: string }>('system:info');
       expect(info.home).toBe(services.home);

@@ -1,0 +1,162 @@
+/**
+ * The Electron app's lifecycle, written against the `electron` module passed in (src-main/index.ts passes
+ * the real one; the unit tests a small fake, since the Electron binary cannot run on the build machines).
+ * Only types are imported from 'electron' here.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as ElectronNs from 'electron';
+import type { Operation } from '../api/contract';
+import { toErrorEnvelope } from '../api/errors';
+import { packageRoot } from '../core/entries';
+import { defaultHome } from '../core/home';
+import { openServices, type Services } from '../core/services';
+import { APP_NAME } from '../core/version';
+import { CallRegistry, isLongJob } from '../serve/calls';
+import { rendererDir as builtRendererDir } from '../serve/static';
+import { forwardEvents, isTrustedFrameUrl, registerIpc, senderFrameUrl } from './ipc';
+import { installAppProtocol, registerAppScheme, type MediaResolver } from './protocol';
+import { QuitController } from './quit';
+import { createMainWindow, devServerUrl, lockDownContents, lockDownSession, planMainWindow } from './window';
+import { loadWindowState, trackWindowState } from './window-state';
+
+export type ElectronModule = Pick<typeof ElectronNs, 'app' | 'BrowserWindow' | 'ipcMain' | 'protocol' | 'dialog' | 'screen' | 'session'>;
+
+export interface AppOptions {
+  operations: ReadonlyMap<string, Operation>;
+  resolveMedia: MediaResolver;
+  env?: NodeJS.ProcessEnv;
+  /** The home folder (default: MIXUP_STUDIO_HOME or the OS user-data folder, shared with the CLI). */
+  home?: string;
+  root?: string;
+  /** Called once the services are open (plugs the utilityProcess training transport in). */
+  onServices?(services: Services): void;
+}
+
+export interface AppHandle {
+  /** False when another instance already runs (this one quits at once). */
+  primary: boolean;
+  calls?: CallRegistry;
+  /** Settles once the window is created (or the start failed). */
+  ready: Promise<void>;
+  window(): ElectronNs.BrowserWindow | undefined;
+  services(): Services | undefined;
+  quit?: QuitController;
+}
+
+export function startApp(electron: ElectronModule, opts: AppOptions): AppHandle {
+  const { app, protocol, dialog, ipcMain, screen, session } = electron;
+  const env = opts.env ?? process.env;
+  app.setName(APP_NAME);
+  app.enableSandbox();
+
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return { primary: false, ready: Promise.resolve(), window: () => undefined, services: () => undefined };
+  }
+  registerAppScheme(protocol);
+
+  const root = opts.root ?? packageRoot();
+  const devUrl = devServerUrl(env, app.isPackaged);
+  let services: Services | undefined;
+  let win: ElectronNs.BrowserWindow | undefined;
+  const calls = new CallRegistry(opts.operations, () => {
+    if (!services) throw new Error('services are closed');
+    return services;
+  });
+  let trustedOrigins: string[] = [];
+  let saveWindow: (() => void) | undefined;
+
+  const quit = new QuitController({
+    calls,
+    ask: async (options) => {
+      const parent = win && !win.isDestroyed() ? win : undefined;
+      const res = parent ? await dialog.showMessageBox(parent, options) : await dialog.showMessageBox(options);
+      return res.response;
+    },
+    hideWindows: () => {
+      if (win && !win.isDestroyed()) win.hide();
+    },
+    closeServices: () => {
+      saveWindow?.();
+      services?.close();
+      services = undefined;
+    },
+    exit: () => app.quit(),
+  });
+
+  const focusWindow = () => {
+    if (!win || win.isDestroyed()) return;
+    if (win.isMinimized()) win.restore();
+    win.show();
+    win.focus();
+  };
+  app.on('second-instance', focusWindow);
+  app.on('web-contents-created', (_event, contents) => lockDownContents(contents, trustedOrigins));
+  app.on('before-quit', (event) => {
+    if (quit.done) return;
+    event.preventDefault();
+    void quit.request();
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => app.quit());
+
+  const openWindow = () => {
+    if (!services) return;
+    const displays = screen.getAllDisplays().map((d) => d.workArea);
+    const state = loadWindowState(services.db, displays);
+    const icon = join(root, 'build', 'icon.png');
+    const plan = planMainWindow({ preload: join(root, 'out', 'preload', 'index.js'), state, icon: existsSync(icon) ? icon : undefined, devUrl });
+    trustedOrigins = plan.trustedOrigins;
+    const w = createMainWindow(electron, plan, state.maximized);
+    win = w;
+    saveWindow = trackWindowState(w, () => services?.db).flush;
+    w.on('close', (event) => {
+      if (quit.done || calls.busy(isLongJob).length === 0) return;
+      event.preventDefault();
+      void quit.request();
+    });
+    w.on('closed', () => {
+      if (win === w) win = undefined;
+    });
+  };
+
+  const ready = app.whenReady().then(() => {
+    try {
+      services = openServices({ home: opts.home ?? env.MIXUP_STUDIO_HOME ?? defaultHome(env) });
+    } catch (err) {
+      dialog.showErrorBox(`${APP_NAME} cannot start`, toErrorEnvelope(err).message);
+      app.exit(1);
+      return;
+    }
+    opts.onServices?.(services);
+    const rendererDir = devUrl ? join(root, 'out', 'renderer') : builtRendererDir(root);
+    installAppProtocol(protocol, { rendererDir, services: () => services!, resolveMedia: opts.resolveMedia });
+    registerIpc({
+      ipcMain,
+      operations: opts.operations,
+      calls,
+      isTrustedSender: (event) => isTrustedFrameUrl(senderFrameUrl(event), trustedOrigins),
+      pickFolder: async (event) => {
+        const parent = electron.BrowserWindow.fromWebContents(event.sender) ?? win;
+        const options: ElectronNs.OpenDialogOptions = { title: 'Add a dataset folder', properties: ['openDirectory'] };
+        const res = parent ? await dialog.showOpenDialog(parent, options) : await dialog.showOpenDialog(options);
+        return res.canceled || res.filePaths.length === 0 ? null : res.filePaths[0]!;
+      },
+    });
+    forwardEvents(
+      calls,
+      () => electron.BrowserWindow.getAllWindows().map((w) => w.webContents),
+      () => trustedOrigins,
+    );
+    lockDownSession(session.defaultSession, devUrl);
+    openWindow();
+    app.on('activate', () => {
+      if (!win) openWindow();
+    });
+  });
+
+  return { primary: true, calls, ready, window: () => win, services: () => services, quit };
+}
