@@ -29,6 +29,8 @@ export async function profileStep(tf: Tf, step: () => unknown): Promise<StepProf
   const wallMs = performance.now() - t0;
   const by = new Map<string, { calls: number; ms: number }>();
   for (const k of info.kernels) {
+    // Ops with a custom gradient (e.g. fusedConv2d__op) appear as wrappers around the kernels they run.
+    if (k.name.endsWith('__op')) continue;
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     const e = by.get(k.name) ?? { calls: 0, ms: 0 };
     e.calls += 1;

@@ -6,12 +6,16 @@
  * MaxPoolGrad, and BatchMatMul with a transposed operand, which every dense layer's gradient uses).
  *
  * Every kernel here works on the wasm heap directly and hands the arithmetic-heavy part to the backend's own
- * XNNPACK matrix multiply (the `BatchMatMul` fast path: batch 1, no transposes):
- * - Conv2DBackpropFilter: dW[K, Cout] = im2colᵀ(x)[K, M] · dy[M, Cout]   (K = kh·kw·Cin, M = N·outH·outW)
- * - Conv2DBackpropInput:  cols[M, K] = dy[M, Cout] · Wᵀ[Cout, K], then col2im (a scatter-add) into dx
+ * XNNPACK kernels (Conv2D, and the `BatchMatMul` fast path: batch 1, no transposes), which run on the
+ * backend's thread pool:
+ * - Conv2DBackpropFilter: a convolution of the transposed input with the transposed output gradient
+ * - Conv2DBackpropInput:  stride 1: a convolution of dy with the rotated filter; strided: cols[M, K] =
+ *   dy[M, Cout] · Wᵀ[Cout, K] on XNNPACK (K = kh·kw·Cin, M = N·outH·outW), then col2im into dx
  * - BatchMatMul with transposeA/transposeB: transpose the operand on the heap, then the fast path
  * - MaxPoolGrad: one pass that routes each dy to the first maximum of its window (the cpu backend's rule)
  * - DepthwiseConv2dNativeBackpropFilter / …Input: direct loops (the work per output is a short dot product)
+ * - Sum over leading axes (bias gradients): column sums instead of transpose-then-reduce
+ * - Identity: shares the data instead of copying it
  *
  * All loops run in a fixed order, so the same inputs always give bit-identical outputs.
  */
@@ -54,7 +58,8 @@ function requireNHWC(name: string, dataFormat: unknown): void {
   }
 }
 
-/** The original kernels of the backend that ours call or replace (captured once, before we register). */
+/** The stock kernels ours fall back to (captured once, before we register over them). */
+const originalKernels: Record<string, KernelConfig> = {};
 let originalBatchMatMul: KernelConfig | undefined;
 
 /** C[rows, cols] = A[rows, inner] · B[inner, cols] on XNNPACK (the backend's untransposed, batch-1 path). */
@@ -130,36 +135,6 @@ function geom(ci: ReturnType<typeof backend_util.computeConv2DInfo>): ConvGeom {
   };
 }
 
-/**
- * Writes im2colᵀ of x: pt[k, m] with k = (fy, fx, c) and m = (b, oy, ox); zero where the window is in padding.
- */
-function im2colTransposed(g: ConvGeom, x: Float32Array, out: Float32Array): void {
-  const M = g.n * g.outH * g.outW;
-  const { cin } = g;
-  for (let fy = 0; fy < g.kh; fy++) {
-    for (let fx = 0; fx < g.kw; fx++) {
-      const kBase = (fy * g.kw + fx) * cin;
-      let m = 0;
-      for (let b = 0; b < g.n; b++) {
-        const xb = b * g.inH * g.inW * cin;
-        for (let oy = 0; oy < g.outH; oy++) {
-          const iy = oy * g.sh + fy * g.dh - g.pt;
-          const rowOk = iy >= 0 && iy < g.inH;
-          for (let ox = 0; ox < g.outW; ox++, m++) {
-            const ix = ox * g.sw + fx * g.dw - g.pl;
-            if (rowOk && ix >= 0 && ix < g.inW) {
-              const xo = xb + (iy * g.inW + ix) * cin;
-              for (let c = 0; c < cin; c++) out[(kBase + c) * M + m] = x[xo + c]!;
-            } else {
-              for (let c = 0; c < cin; c++) out[(kBase + c) * M + m] = 0;
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
 /** dx[b, iy, ix, c] += cols[m, (fy, fx, c)] for every window position inside the image (col2im). */
 function col2imAdd(g: ConvGeom, cols: Float32Array, dx: Float32Array): void {
   dx.fill(0);
@@ -187,6 +162,23 @@ function col2imAdd(g: ConvGeom, cols: Float32Array, dx: Float32Array): void {
   }
 }
 
+/** Runs the backend's own Conv2D (XNNPACK, on its thread pool) with explicit padding. */
+function xnnConv(backend: WasmBackendLike, x: TensorInfo, filter: TensorInfo, stride: [number, number], dilation: [number, number], pads: [number, number, number, number]): TensorInfo {
+  const kernel = tfc.getKernel('Conv2D', 'wasm');
+  if (!kernel) throw new Error('wasm backend has no Conv2D kernel');
+  const [t, b, l, r] = pads;
+  return kernel.kernelFunc({
+    inputs: { x, filter },
+    backend: backend as never,
+    attrs: { strides: stride, dilations: dilation, pad: [[0, 0], [t, b], [l, r], [0, 0]], dataFormat: 'NHWC', dimRoundingMode: undefined } as never,
+  }) as TensorInfo;
+}
+
+/**
+ * dW[fy, fx, ci, co] = Σ_{b, oy, ox} x[b, oy·s + fy·d − pt, ox·s + fx·d − pl, ci] · dy[b, oy, ox, co]
+ * is itself a convolution: input x' = x as [Cin, H, W, N] (Cin plays the batch, N the channels), filter
+ * dy' = dy as [outH, outW, N, Cout], stride d, dilation s, the forward padding. Output [Cin, kh, kw, Cout].
+ */
 function conv2DBackpropFilter(args: Args): TensorInfo {
   const { inputs, backend, attrs = {} } = args;
   const x = inputs.x!;
@@ -204,14 +196,61 @@ function conv2DBackpropFilter(args: Args): TensorInfo {
     false,
   );
   const g = geom(ci);
-  const M = g.n * g.outH * g.outW;
-  const K = g.kh * g.kw * g.cin;
-  const colsT = alloc(backend, [K, M]);
-  im2colTransposed(g, f32(backend, x), f32(backend, colsT));
-  const dy2 = { dataId: dy.dataId, shape: [M, g.cout], dtype: 'float32' } as TensorInfo;
-  const dw = fastMatMul(backend, colsT, dy2);
-  backend.disposeData(colsT.dataId);
-  return { dataId: dw.dataId, shape: [...filterShape], dtype: 'float32' } as TensorInfo;
+  // Rows/columns the forward pass never read (valid padding with a stride that leaves a remainder) are cut off.
+  const needH = (g.kh - 1) * g.dh + (g.outH - 1) * g.sh + 1 - g.pt;
+  const needW = (g.kw - 1) * g.dw + (g.outW - 1) * g.sw + 1 - g.pl;
+  const H = Math.min(g.inH, needH);
+  const W = Math.min(g.inW, needW);
+  const pb = needH - H;
+  const pr = needW - W;
+  // x' [Cin, H, W, N]
+  const xT = alloc(backend, [g.cin, H, W, g.n]);
+  {
+    const src = f32(backend, x);
+    const dst = f32(backend, xT);
+    const { n, cin } = g;
+    for (let b = 0; b < n; b++) {
+      for (let y = 0; y < H; y++) {
+        for (let xx = 0; xx < W; xx++) {
+          const so = ((b * g.inH + y) * g.inW + xx) * cin;
+          const dob = (y * W + xx) * n + b;
+          for (let c = 0; c < cin; c++) dst[c * H * W * n + dob] = src[so + c]!;
+        }
+      }
+    }
+  }
+  // dy' [outH, outW, N, Cout]
+  const dyT = alloc(backend, [g.outH, g.outW, g.n, g.cout]);
+  {
+    const src = f32(backend, dy);
+    const dst = f32(backend, dyT);
+    const row = g.cout;
+    for (let b = 0; b < g.n; b++) {
+      for (let p = 0; p < g.outH * g.outW; p++) {
+        const so = (b * g.outH * g.outW + p) * row;
+        dst.set(src.subarray(so, so + row), (p * g.n + b) * row);
+      }
+    }
+  }
+  const out = xnnConv(backend, xT, dyT, [g.dh, g.dw], [g.sh, g.sw], [g.pt, pb, g.pl, pr]);
+  backend.disposeData(xT.dataId);
+  backend.disposeData(dyT.dataId);
+  // [Cin, kh, kw, Cout] → [kh, kw, Cin, Cout]
+  const dw = alloc(backend, [...filterShape]);
+  {
+    const src = f32(backend, out);
+    const dst = f32(backend, dw);
+    const row = g.cout;
+    const taps = g.kh * g.kw;
+    for (let c = 0; c < g.cin; c++) {
+      for (let t = 0; t < taps; t++) {
+        const so = (c * taps + t) * row;
+        dst.set(src.subarray(so, so + row), (t * g.cin + c) * row);
+      }
+    }
+  }
+  backend.disposeData(out.dataId);
+  return dw;
 }
 
 function conv2DBackpropInput(args: Args): TensorInfo {
@@ -231,9 +270,31 @@ function conv2DBackpropInput(args: Args): TensorInfo {
     false,
   );
   const g = geom(ci);
+  const effH = (g.kh - 1) * g.dh + 1;
+  const effW = (g.kw - 1) * g.dw + 1;
+  const padB = effH - 1 - (ci.padInfo.bottom ?? 0);
+  const padR = effW - 1 - (ci.padInfo.right ?? 0);
+  if (g.sh === 1 && g.sw === 1 && effH - 1 - g.pt >= 0 && effW - 1 - g.pl >= 0 && padB >= 0 && padR >= 0) {
+    // Stride 1: dx is the convolution of dy with the filter turned 180° and in/out swapped, fully padded.
+    const wf = alloc(backend, [g.kh, g.kw, g.cout, g.cin]);
+    const src = f32(backend, filter);
+    const dst = f32(backend, wf);
+    for (let fy = 0; fy < g.kh; fy++) {
+      for (let fx = 0; fx < g.kw; fx++) {
+        const so = ((g.kh - 1 - fy) * g.kw + (g.kw - 1 - fx)) * g.cin * g.cout;
+        const dob = (fy * g.kw + fx) * g.cout * g.cin;
+        for (let c = 0; c < g.cin; c++) {
+          for (let o = 0; o < g.cout; o++) dst[dob + o * g.cin + c] = src[so + c * g.cout + o]!;
+        }
+      }
+    }
+    const dx = xnnConv(backend, dy, wf, [1, 1], [g.dh, g.dw], [effH - 1 - g.pt, padB, effW - 1 - g.pl, padR]);
+    backend.disposeData(wf.dataId);
+    return { dataId: dx.dataId, shape: [...inputShape], dtype: 'float32' } as TensorInfo;
+  }
   const M = g.n * g.outH * g.outW;
   const K = g.kh * g.kw * g.cin;
-  // W viewed as [K, Cout]; the fast path wants B untransposed: Wᵀ[Cout, K].
+  // Strided: cols = dy · Wᵀ on XNNPACK, then col2im. W viewed as [K, Cout]; the fast path wants Wᵀ[Cout, K].
   const wT = transpose2d(backend, filter, K, g.cout);
   const dy2 = { dataId: dy.dataId, shape: [M, g.cout], dtype: 'float32' } as TensorInfo;
   const cols = fastMatMul(backend, dy2, wT);
@@ -458,6 +519,40 @@ function batchMatMul(args: Args): TensorInfo {
   return { dataId: out.dataId, shape: [...outer, a2.shape[0]!, b2.shape[1]!], dtype: 'float32' } as TensorInfo;
 }
 
+/** Identity: share the data (as Reshape does) instead of copying it; no kernel writes to its inputs. */
+function identity(args: Args): TensorInfo {
+  const x = args.inputs.x!;
+  if (x.dtype === 'string') return originalKernels.Identity!.kernelFunc(args as never) as TensorInfo;
+  (args.backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype } as TensorInfo;
+}
+
+/**
+ * Sum over leading axes of a float tensor (every bias gradient: dy summed over batch, height and width):
+ * one pass of column sums. The stock kernel first transposes the whole tensor to make the axes innermost.
+ */
+function sum(args: Args): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const x = inputs.x!;
+  const rank = x.shape.length;
+  const axes = tfc.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+  if (x.dtype !== 'float32' || !leading) return originalKernels.Sum!.kernelFunc(args as never) as TensorInfo;
+  const rows = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
+  const inner = x.shape.slice(axes.length);
+  const cols = inner.reduce((p, q) => p * q, 1);
+  const outShape = attrs.keepDims ? [...axes.map(() => 1), ...inner] : inner;
+  const acc = new Float64Array(cols);
+  const xv = f32(backend, x);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) acc[c]! += xv[o + c]!;
+  }
+  const out = alloc(backend, outShape);
+  f32(backend, out).set(acc);
+  return out;
+}
+
 /** The kernels this module provides, by name. */
 export const WASM_TRAINING_KERNELS: Record<string, KernelFunc> = {
   Conv2DBackpropFilter: conv2DBackpropFilter as unknown as KernelFunc,
@@ -466,6 +561,8 @@ export const WASM_TRAINING_KERNELS: Record<string, KernelFunc> = {
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as KernelFunc,
   BatchMatMul: batchMatMul as unknown as KernelFunc,
+  Identity: identity as unknown as KernelFunc,
+  Sum: sum as unknown as KernelFunc,
 };
 
 /**
@@ -481,6 +578,9 @@ export function registerWasmTrainingKernels(): string[] {
   const names: string[] = [];
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     const existing = tfc.getKernel(kernelName, 'wasm');
+    if (existing && !(existing.kernelFunc as { mixupStudio?: boolean }).mixupStudio && !originalKernels[kernelName]) {
+      originalKernels[kernelName] = { ...existing };
+    }
     if (existing && (existing.kernelFunc as { mixupStudio?: boolean }).mixupStudio) {
       names.push(kernelName);
       continue;

@@ -257,4 +257,28 @@ describe('wasm training kernels match the cpu backend', () => {
       );
     }
   });
+  it('Sum: leading-axis reductions (bias gradients) and every other axis set, with and without keepDims', async () => {
+    const r = rng(7);
+    for (let t = 0; t < 16; t++) {
+      const rank = int(r, 1, 4);
+      const shape = Array.from({ length: rank }, () => int(r, 1, 7));
+      const all = shape.map((_, i) => i);
+      const axis = t % 2 === 0 ? all.slice(0, int(r, 1, rank)) : all.filter(() => r() < 0.5);
+      const keepDims = r() < 0.5;
+      const size = shape.reduce((p, q) => p * q, 1);
+      await expectSameOnBothBackends('Sum', { x: { shape, values: randArray(r, size) } }, { axis, keepDims }, `shape ${shape} axis ${axis} keepDims ${keepDims}`);
+    }
+  });
+
+  it('Identity shares data safely: the source stays intact and both tensors can be disposed independently', async () => {
+    await tf.setBackend('wasm');
+    const a = tf.tensor1d([1, 2, 3]);
+    const b = tf.engine().runKernel('Identity', { x: a }) as tf.Tensor;
+    const c = tf.add(b, 1);
+    a.dispose();
+    expect(Array.from(await b.data())).toEqual([1, 2, 3]);
+    expect(Array.from(await c.data())).toEqual([2, 3, 4]);
+    b.dispose();
+    c.dispose();
+  });
 });
