@@ -105,8 +105,11 @@ export interface PreviewEpoch {
   unmixedSamples: number | { policy?: number; prob?: number; schedule?: number; [k: string]: number | undefined };
   pairs: { a: string; b: string; count: number }[];
   lambdas?: number[];
-  /** Per class: samples seen / left unmixed (optional; derived from `pairs` when absent). */
-  classes?: { name: string; samples?: number; unmixed?: number; unmixedShare?: number }[];
+  samples?: number;
+  /** Class names, index-aligned with `labelClassMass` (share of the epoch's samples per class). */
+  classes?: string[];
+  labelClassMass?: number[];
+  targetClassMass?: number[];
 }
 
 export interface PreviewDoc {
@@ -158,6 +161,7 @@ export interface EpochRow {
 
 export interface EpochAudit {
   epoch?: number;
+  samples?: number;
   active?: boolean;
   alpha?: number;
   prob?: number;
@@ -202,6 +206,8 @@ export interface TrainProgress {
   total: number;
   etaSeconds?: number;
   trainLoss?: number;
+  phase?: string;
+  label?: string;
 }
 
 export interface CompareDoc {

@@ -41,7 +41,7 @@ export function pairKey(a: string, b: string): string {
  * partial weights in between (amber).
  */
 export function weightColor(weight: number, diagonal = false): string {
-  if (diagonal) return '#2a2f3a';
+  if (diagonal && weight >= 1) return '#2a2f3a';
   if (weight <= 0) return '#e5484d';
   if (weight >= 1) return '#3b4252';
   // 0 < w < 1: amber (low) → slate (high)

@@ -34,7 +34,7 @@ export class PolicyState {
     const out: PolicyPair[] = [];
     const n = this.classes.length;
     for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
+      for (let j = i; j < n; j++) {
         const w = this.weights[i * n + j]!;
         if (w < 1) {
           const a = this.classes[i]!;
@@ -48,7 +48,7 @@ export class PolicyState {
 
   weightAt(i: number, j: number): number {
     const n = this.classes.length;
-    return i === j ? 1 : (this.weights[i * n + j] ?? 1);
+    return this.weights[i * n + j] ?? 1;
   }
 
   async load(dataset: number): Promise<void> {
@@ -92,7 +92,6 @@ export class PolicyState {
    * the two cells); the op runs after, and a failure reverts the matrix and redraws it.
    */
   toggle(i: number, j: number): Promise<boolean> {
-    if (i === j) return Promise.resolve(false);
     return this.setWeight(this.classes[i]!, this.classes[j]!, this.weightAt(i, j) > 0 ? 0 : 1);
   }
 
@@ -100,7 +99,7 @@ export class PolicyState {
     const dataset = this.dataset;
     const i = this.#index.get(a);
     const j = this.#index.get(b);
-    if (dataset == null || i === undefined || j === undefined || i === j) return false;
+    if (dataset == null || i === undefined || j === undefined) return false;
     const prevWeight = this.weightAt(i, j);
     const prevNote = this.notes.get(pairKey(a, b)) ?? null;
     const nextNote = note === undefined ? prevNote : note;
@@ -136,40 +135,32 @@ export class PolicyState {
     return this.setWeight(a, b, this.weightAt(i, j), note.trim() || null);
   }
 
-  /** The policy as a JSON file: `{pairs: [{a, b, weight, note}]}` (the run config's policy snapshot shape). */
-  exportJson(): string {
-    return JSON.stringify({ pairs: this.pairs.map((p) => ({ a: p.a, b: p.b, weight: p.weight, note: p.note ?? null })) }, null, 2);
+  /** The policy file (`policy:export` without a file gives the document to download). */
+  async exportDoc(): Promise<unknown> {
+    if (this.dataset == null) return undefined;
+    const res = await app.attempt('Could not export the policy', () =>
+      app.api.call<{ policy: unknown }>('policy:export', { dataset: String(this.dataset) }),
+    );
+    return res?.policy;
   }
 
-  /** Replaces the policy with a file's pairs (`{pairs}` or a bare array); unknown classes are an error. */
-  async importJson(text: string, fileName: string): Promise<void> {
+  /** Replaces the policy with an uploaded file, all or nothing (`policy:import` checks every class name). */
+  async importText(text: string, fileName: string): Promise<void> {
+    if (this.dataset == null) return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      app.error(new Error(`${fileName}: not JSON (${(err as Error).message})`), 'Could not import the policy');
+      app.error(new Error(`${fileName}: not valid JSON (${(err as Error).message})`), 'Could not import the policy');
       return;
     }
-    const pairs = (Array.isArray(parsed) ? parsed : (parsed as { pairs?: unknown })?.pairs) as PolicyPair[] | undefined;
-    if (!Array.isArray(pairs)) {
-      app.error(new Error(`${fileName}: expected {"pairs": [{"a", "b", "weight", "note"}]}`), 'Could not import the policy');
-      return;
-    }
-    for (const [k, p] of pairs.entries()) {
-      if (typeof p?.a !== 'string' || typeof p?.b !== 'string' || !this.#index.has(p.a) || !this.#index.has(p.b)) {
-        app.error(new Error(`${fileName}: pairs[${k}] names a class that is not in this dataset (${JSON.stringify(p?.a)}, ${JSON.stringify(p?.b)})`), 'Could not import the policy');
-        return;
-      }
-      if (typeof p.weight !== 'number' || p.weight < 0 || p.weight > 1) {
-        app.error(new Error(`${fileName}: pairs[${k}].weight must be a number in [0, 1] (got ${JSON.stringify(p.weight)})`), 'Could not import the policy');
-        return;
-      }
-    }
-    const incoming = new Set(pairs.map((p) => pairKey(p.a, p.b)));
-    for (const p of this.pairs) if (!incoming.has(pairKey(p.a, p.b))) await this.setWeight(p.a, p.b, 1);
-    for (const p of pairs) await this.setWeight(p.a, p.b, p.weight, p.note ?? null);
-    this.version++;
-    app.info('Policy imported', `${pairs.length} pairs from ${fileName}`);
+    const dataset = this.dataset;
+    const res = await app.attempt(`Could not import ${fileName}`, () =>
+      app.api.call<{ pairs: number }>('policy:import', { dataset: String(dataset), policy: parsed }),
+    );
+    if (!res) return;
+    await this.load(dataset);
+    app.info('Policy imported', `${res.pairs} pairs from ${fileName}`);
   }
 
   /** The policy's effect: share of each class left unmixed over a preview of the given config. */

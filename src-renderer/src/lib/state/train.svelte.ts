@@ -121,12 +121,12 @@ export class TrainState {
   }
 
   /** Validates the draft through `config:resolve`; field errors end up in `errors`. */
-  async validate(): Promise<boolean> {
+  async validate(dataset: number | null = app.datasetId): Promise<boolean> {
     const seq = ++this.#seq;
     const config = $state.snapshot(this.config);
     this.validating = true;
     try {
-      const res = await app.api.call<RunConfig | { config: RunConfig }>('config:resolve', { config });
+      const res = await app.api.call<RunConfig | { config: RunConfig }>('config:resolve', dataset != null ? { config, dataset } : { config });
       if (seq !== this.#seq) return false;
       const resolved = (res as { config?: RunConfig }).config && !(res as RunConfig).mixup ? (res as { config: RunConfig }).config : (res as RunConfig);
       this.resolved = resolved;

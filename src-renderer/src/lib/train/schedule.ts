@@ -66,39 +66,30 @@ export function histogram(values: ArrayLike<number>, bins = 20, lo = 0, hi = 1):
 }
 
 /**
- * Share of each class's samples left unmixed over the previewed epochs. Uses the per-class figures when the
- * preview carries them; otherwise, from the pair counts: a mixed sample of class c appears in a pair that
- * contains c, so `mixedOf(c)` is the sum of the counts of pairs with c (a same-class pair counts once per
- * sample), compared with `classCounts[c] × epochs`.
+ * Share of each class's training samples left unmixed over the previewed epochs (by the policy, the
+ * probability and the schedule). Samples per class come from the preview (`samples × labelClassMass`) or,
+ * failing that, `classCounts × epochs`. Mixed samples per class come from the pair counts: a same-class pair
+ * counts wholly for its class, a cross-class pair half for each side (the preview counts each mixed sample
+ * once under its unordered pair), so the figure is an estimate for cross-class pairs.
  */
 export function unmixedShareByClass(
   preview: PreviewDoc,
   classCounts: Record<string, number>,
 ): { name: string; share: number }[] {
-  const withClasses = preview.epochs.filter((e) => Array.isArray(e.classes) && e.classes.length > 0);
-  if (withClasses.length === preview.epochs.length && withClasses.length > 0) {
-    const seen = new Map<string, { samples: number; unmixed: number }>();
-    for (const e of withClasses) {
-      for (const c of e.classes!) {
-        const s = seen.get(c.name) ?? { samples: 0, unmixed: 0 };
-        const samples = c.samples ?? classCounts[c.name] ?? 0;
-        s.samples += samples;
-        s.unmixed += c.unmixed ?? (c.unmixedShare != null ? c.unmixedShare * samples : 0);
-        seen.set(c.name, s);
-      }
-    }
-    return [...seen].map(([name, s]) => ({ name, share: s.samples > 0 ? s.unmixed / s.samples : 0 }));
-  }
+  const samples = new Map<string, number>();
   const mixed = new Map<string, number>();
   for (const e of preview.epochs) {
+    if (Array.isArray(e.classes) && Array.isArray(e.labelClassMass) && typeof e.samples === 'number') {
+      e.classes.forEach((c, i) => samples.set(c, (samples.get(c) ?? 0) + (e.labelClassMass![i] ?? 0) * e.samples!));
+    } else {
+      for (const [c, n] of Object.entries(classCounts)) samples.set(c, (samples.get(c) ?? 0) + n);
+    }
     for (const p of e.pairs) {
       mixed.set(p.a, (mixed.get(p.a) ?? 0) + (p.a === p.b ? p.count : p.count / 2));
       if (p.a !== p.b) mixed.set(p.b, (mixed.get(p.b) ?? 0) + p.count / 2);
     }
   }
-  const epochs = preview.epochs.length;
-  return Object.entries(classCounts).map(([name, count]) => {
-    const total = count * epochs;
+  return [...samples].map(([name, total]) => {
     const m = Math.min(total, mixed.get(name) ?? 0);
     return { name, share: total > 0 ? 1 - m / total : 0 };
   });
