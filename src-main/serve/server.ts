@@ -137,7 +137,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const sockets = new Set<WebSocket>();
   let port = opts.port ?? 0;
   const cookieName = () => `mixup_token_${port}`;
-  const indexHtml = readFileSync(resolveStaticFile(opts.rendererDir, '/') ?? '', 'utf8');
 
   /** 'ok', or the status to refuse with: 401 no token, 403 wrong token / foreign host. */
   const authorize = (req: IncomingMessage, url: URL, where: 'header' | 'query' | 'page'): 'ok' | 401 | 403 => {
@@ -175,8 +174,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (fromQuery && sameToken(fromQuery, token)) {
       headers['set-cookie'] = `${cookieName()}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
     }
+    // Read per request: a rebuild (npm run build) while serving changes the asset names it lists.
+    const file = resolveStaticFile(opts.rendererDir, '/');
+    if (!file) return sendError(res, 404, { name: 'AppError', kind: 'not-found', message: `the page is not built (${opts.rendererDir}/index.html)` });
     res.writeHead(200, headers);
-    res.end(indexHtml);
+    res.end(readFileSync(file));
   };
 
   const serveFile = (res: ServerResponse, file: string, type: string, cache: string) => {
