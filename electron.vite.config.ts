@@ -7,6 +7,8 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 const mainInputs: Record<string, string> = {
   index: resolve('src-main/index.ts'),
   cli: resolve('src-main/cli/main.ts'),
+  'scan-worker': resolve('src-main/datasets/scan-worker.ts'),
+  'verify-worker': resolve('src-main/datasets/verify-worker.ts'),
 };
 
 export default defineConfig({

@@ -4,12 +4,14 @@
  */
 import type { Operation } from './contract';
 import { systemOps } from './ops/system';
+import { datasetsOps } from './ops/datasets';
 import { policyOps } from './ops/policy';
 import { mixupOps } from './ops/mixup';
 import { configOps } from './ops/config';
 
 const all: Operation[] = [
   ...systemOps,
+  ...datasetsOps,
   ...policyOps,
   ...mixupOps,
   ...configOps,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliRuntime } from '../runtime';
 import { register as system } from './system';
+import { register as datasets } from './datasets';
 import { register as policy } from './policy';
 import { register as mixup } from './mixup';
 import { register as config } from './config';
@@ -9,6 +10,7 @@ import { register as serve } from './serve';
 /** Every feature's command registration, in the order `--help` lists them. */
 export const registrations: Array<(program: Command, cli: CliRuntime) => void> = [
   system,
+  datasets,
   policy,
   mixup,
   config,

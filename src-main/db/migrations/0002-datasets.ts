@@ -7,7 +7,7 @@ import type { Migration } from '../migrate';
  *   (the user's curation, kept across rescans). Usable = ok and not excluded.
  * - `images.verified` is 1 once the verify pass decoded the image (and wrote its thumbnail `thumb`).
  * - `images.split_source` says where the split came from: the split folder, the manifest, or the seeded
- *   stratified assignment (`auto`, recomputed only for new files so that a file keeps its split).
+ *   stratified assignment (`auto`; `pending` until the scan that found the file assigns it, so a file keeps its split).
  * - `scan_issues` holds the last scan's skipped files (hidden, not an image, dangling links, bad manifest
  *   rows), replaced by each completed scan.
  */
@@ -43,7 +43,7 @@ export const migration: Migration = {
         rel_path TEXT NOT NULL,
         class_id INTEGER NOT NULL REFERENCES classes(id),
         split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
-        split_source TEXT NOT NULL CHECK (split_source IN ('folder', 'manifest', 'auto')),
+        split_source TEXT NOT NULL CHECK (split_source IN ('folder', 'manifest', 'auto', 'pending')),
         bytes INTEGER NOT NULL,
         mtime_ms REAL NOT NULL,
         hash TEXT,
@@ -61,6 +61,8 @@ export const migration: Migration = {
 
       -- Duplicate groups (GROUP BY hash within a dataset).
       CREATE INDEX images_by_hash ON images (dataset_id, hash);
+      -- Gallery pages of the whole dataset in id order, from the index alone.
+      CREATE INDEX images_by_dataset ON images (dataset_id);
       -- Gallery pages by class and split, in id order (the rowid rides along in the index).
       CREATE INDEX images_by_class_split ON images (dataset_id, class_id, split);
       CREATE INDEX images_by_split ON images (dataset_id, split);

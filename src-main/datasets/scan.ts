@@ -1,0 +1,600 @@
+/**
+ * The scan: walks a dataset folder (or reads a CSV manifest), reads each new or changed file once (content
+ * hash + header probe + structural check, no pixel decoding), and records it in SQLite in batched
+ * transactions. Unchanged files (same size and mtime) are not re-read. A scan killed midway leaves every
+ * committed row valid and the dataset marked `scanning`; the next scan completes it.
+ */
+import { availableParallelism } from 'node:os';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { opendir, realpath, stat } from 'node:fs/promises';
+import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { AppError, cancelled } from '../api/errors';
+import { workerEntry } from '../core/entries';
+import type { Db } from '../db/connection';
+import { readAndProbe, type FileReport } from './read-file';
+import { findDataset, type Split } from './repository';
+import { summarizeDataset, type DatasetSummary } from './summary';
+import { WorkerPool } from './worker-pool';
+
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif']);
+const SPLIT_FOLDERS: Record<string, Split> = { train: 'train', training: 'train', val: 'val', valid: 'val', validation: 'val', test: 'test', testing: 'test' };
+
+export interface ScanOptions {
+  root: string;
+  name?: string;
+  manifest?: string;
+  valFraction?: number;
+  seed?: string | number;
+  /** Worker threads for reading; default: cores (up to 8). 0 reads on the calling thread. */
+  workers?: number;
+  /** Below this many files to read, reading stays on the calling thread (worker start-up costs more). */
+  inlineBelow?: number;
+  /** Files per transaction / worker message. */
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?(p: { done: number; total: number; label: string }): void;
+  /** Test hook: called after each committed batch (e.g. to kill the scan midway). */
+  afterBatch?(committed: number): void;
+}
+
+export interface ScanResult extends DatasetSummary {
+  added: number;
+  removed: number;
+  changed: number;
+  unchanged: number;
+  seconds: number;
+}
+
+interface Candidate {
+  rel: string;
+  file: string;
+  cls: string;
+  split: Split | null;
+  source: 'folder' | 'manifest' | 'pending';
+}
+
+interface Issue {
+  rel: string;
+  kind: 'skipped' | 'dangling' | 'link' | 'manifest';
+  reason: string;
+}
+
+/** Existing row: [id, bytes, mtimeMs, classId, split, splitSource]. */
+type Known = [number, number, number, number, Split, string];
+
+const posixRel = (p: string) => (sep === '/' ? p : p.split(sep).join('/'));
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** Score of a file for the seeded split: a 52-bit number from sha1(seed, relPath). */
+export function splitScore(seed: string, rel: string): number {
+  const h = createHash('sha1').update(`${seed}\u0000${rel}`).digest();
+  return h.readUIntBE(0, 6) / 2 ** 48;
+}
+
+function detectLayout(root: string): 'folders' | 'splits' {
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(root, { withFileTypes: true })
+      .filter((d) => !d.name.startsWith('.') && (d.isDirectory() || (d.isSymbolicLink() && isDir(join(root, d.name)))))
+      .map((d) => d.name.toLowerCase());
+  } catch {
+    return 'folders';
+  }
+  return dirs.length > 0 && dirs.every((d) => d in SPLIT_FOLDERS) ? 'splits' : 'folders';
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function within(parent: string, child: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+}
+
+/** Walks a class-folder or split-folder tree; yields candidates and records issues. */
+async function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], signal?: AbortSignal): AsyncGenerator<Candidate> {
+  const realRoot = realpathSync(root);
+  const seenOutside = new Set<string>();
+  const classify = (rel: string, file: string): Candidate | undefined => {
+    const parts = rel.split('/');
+    if (layout === 'splits') {
+      const split = SPLIT_FOLDERS[parts[0].toLowerCase()];
+      if (!split || parts.length < 3) {
+        issues.push({ rel, kind: 'skipped', reason: 'not inside a <split>/<class> folder' });
+        return undefined;
+      }
+      return { rel, file, cls: parts[1], split, source: 'folder' };
+    }
+    if (parts.length < 2) {
+      issues.push({ rel, kind: 'skipped', reason: 'not inside a class folder' });
+      return undefined;
+    }
+    return { rel, file, cls: parts[0], split: null, source: 'pending' };
+  };
+  const onFile = (rel: string, file: string, name: string): Candidate | undefined => {
+    const ext = extname(name).toLowerCase();
+    if (!IMAGE_EXTENSIONS.has(ext)) {
+      issues.push({ rel, kind: 'skipped', reason: ext ? `not an image extension (${ext})` : 'no image extension' });
+      return undefined;
+    }
+    return classify(rel, file);
+  };
+  // Depth-first over directories: [absolute dir to read, relative path prefix].
+  const stack: [string, string][] = [[root, '']];
+  while (stack.length) {
+    if (signal?.aborted) throw cancelled('scan');
+    const [dir, prefix] = stack.pop()!;
+    let handle;
+    try {
+      handle = await opendir(dir, { bufferSize: 256 });
+    } catch (err) {
+      issues.push({ rel: prefix || '.', kind: 'skipped', reason: `cannot read folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      continue;
+    }
+    const subdirs: [string, string][] = [];
+    for await (const d of handle) {
+      const rel = prefix ? `${prefix}/${d.name}` : d.name;
+      const abs = join(dir, d.name);
+      if (d.name.startsWith('.')) {
+        issues.push({ rel, kind: 'skipped', reason: d.isDirectory() ? 'hidden folder' : 'hidden file' });
+        continue;
+      }
+      if (d.isDirectory()) {
+        subdirs.push([abs, rel]);
+      } else if (d.isFile()) {
+        const c = onFile(rel, abs, d.name);
+        if (c) yield c;
+      } else if (d.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = await realpath(abs);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ELOOP') issues.push({ rel, kind: 'link', reason: 'symbolic link loop: adds nothing' });
+          else issues.push({ rel, kind: 'dangling', reason: `dangling symbolic link (${code ?? 'unresolved'})` });
+          continue;
+        }
+        if (within(realRoot, target)) {
+          issues.push({ rel, kind: 'link', reason: 'symbolic link into the dataset folder: adds nothing' });
+          continue;
+        }
+        if (seenOutside.has(target)) {
+          issues.push({ rel, kind: 'link', reason: 'symbolic link to something already walked: adds nothing' });
+          continue;
+        }
+        let st: Stats;
+        try {
+          st = await stat(abs);
+        } catch (err) {
+          issues.push({ rel, kind: 'dangling', reason: `dangling symbolic link (${(err as NodeJS.ErrnoException).code})` });
+          continue;
+        }
+        seenOutside.add(target);
+        if (st.isDirectory()) subdirs.push([abs, rel]);
+        else if (st.isFile()) {
+          const c = onFile(rel, abs, d.name);
+          if (c) yield c;
+        } else issues.push({ rel, kind: 'skipped', reason: 'not a regular file' });
+      } else {
+        issues.push({ rel, kind: 'skipped', reason: 'not a regular file' });
+      }
+    }
+    // Reverse so that the walk visits sub-folders in directory order.
+    for (let i = subdirs.length - 1; i >= 0; i--) {
+      const [abs, rel] = subdirs[i];
+        stack.push([abs, rel]);
+    }
+  }
+}
+
+/** Parses CSV text (RFC 4180 quotes) into rows with their 1-based line numbers. */
+export function parseCsv(text: string): { line: number; cells: string[] }[] {
+  const rows: { line: number; cells: string[] }[] = [];
+  let cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  let line = 1;
+  let rowLine = 1;
+  let any = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          cell += '"';
+          i++;
+        } else quoted = false;
+      } else {
+        if (ch === '\n') line++;
+        cell += ch;
+      }
+      continue;
+    }
+    if (ch === '"' && cell === '') {
+      quoted = true;
+      any = true;
+    } else if (ch === ',') {
+      cells.push(cell);
+      cell = '';
+      any = true;
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      cells.push(cell);
+      if (any || cell !== '') rows.push({ line: rowLine, cells });
+      cells = [];
+      cell = '';
+      any = false;
+      line++;
+      rowLine = line;
+    } else {
+      cell += ch;
+      any = true;
+    }
+  }
+  if (any || cell !== '') {
+    cells.push(cell);
+    rows.push({ line: rowLine, cells });
+  }
+  return rows;
+}
+
+function* manifestCandidates(root: string, manifest: string, issues: Issue[]): Generator<Candidate> {
+  let text: string;
+  try {
+    text = readFileSync(manifest, 'utf8');
+  } catch (err) {
+    throw new AppError('not-found', `cannot read manifest ${manifest}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const rows = parseCsv(text.replace(/^\uFEFF/, ''));
+  const name = basename(manifest);
+  if (rows.length && rows[0].cells[0]?.trim().toLowerCase() === 'path' && rows[0].cells[1]?.trim().toLowerCase() === 'label') rows.shift();
+  const seen = new Set<string>();
+  for (const { line, cells } of rows) {
+    const [rawPath = '', rawLabel = '', rawSplit = ''] = cells.map((c) => c.trim());
+    const where = `${name} line ${line}`;
+    const rel = rawPath ? posixRel(isAbsolute(rawPath) ? rawPath : relative(root, resolve(root, rawPath))) : `${name}:${line}`;
+    if (cells.length < 2 || cells.length > 3) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: expected path,label[,split], got ${cells.length} field(s)` });
+      continue;
+    }
+    if (!rawPath) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: empty path` });
+      continue;
+    }
+    if (!rawLabel) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: empty label for ${rawPath}` });
+      continue;
+    }
+    let split: Split | null = null;
+    if (rawSplit) {
+      split = SPLIT_FOLDERS[rawSplit.toLowerCase()] ?? null;
+      if (!split) {
+        issues.push({ rel, kind: 'manifest', reason: `${where}: unknown split '${rawSplit}' (train, val or test)` });
+        continue;
+      }
+    }
+    if (seen.has(rel)) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: ${rawPath} is listed twice (first row kept)` });
+      continue;
+    }
+    const file = isAbsolute(rawPath) ? rawPath : resolve(root, rawPath);
+    const ext = extname(file).toLowerCase();
+    if (!IMAGE_EXTENSIONS.has(ext)) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: ${rawPath} has no image extension` });
+      continue;
+    }
+    if (!existsSync(file)) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: file not found: ${rawPath}` });
+      continue;
+    }
+    seen.add(rel);
+    yield { rel, file, cls: rawLabel, split, source: split ? 'manifest' : 'pending' };
+  }
+}
+
+/** Reads files on the calling thread for small jobs, in a worker pool once there is enough to read. */
+class Reader {
+  private pool: WorkerPool<string[], FileReport[]> | undefined;
+  private submitted = 0;
+  constructor(
+    private readonly workers: number,
+    private readonly inlineBelow = 512,
+  ) {}
+
+  async read(files: string[]): Promise<FileReport[]> {
+    this.submitted += files.length;
+    if (this.workers > 0 && (this.pool || this.submitted > this.inlineBelow)) {
+      this.pool ??= new WorkerPool<string[], FileReport[]>(workerEntry('scan-worker', 'datasets/scan-worker.ts'), this.workers);
+      return this.pool.run(files);
+    }
+    await new Promise((r) => setImmediate(r));
+    return files.map(readAndProbe);
+  }
+
+  get concurrency(): number {
+    return this.pool ? this.workers * 2 : this.workers > 0 ? Math.max(2, this.workers * 2) : 1;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+}
+
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
+export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult> {
+  const started = performance.now();
+  const root = resolve(opts.root);
+  let rootStat: Stats;
+  try {
+    rootStat = statSync(root);
+  } catch {
+    throw new AppError('not-found', `dataset folder ${root} does not exist`);
+  }
+  if (!rootStat.isDirectory()) throw new AppError('input', `${root} is not a folder`);
+  const manifest = opts.manifest ? resolve(opts.manifest) : undefined;
+  if (manifest && !existsSync(manifest)) throw new AppError('not-found', `manifest ${manifest} does not exist`);
+  const valFraction = opts.valFraction ?? 0.2;
+  if (!(valFraction >= 0 && valFraction < 1)) throw new AppError('input', `--val-fraction must be in [0, 1), got ${valFraction}`);
+  const seed = String(opts.seed ?? 0);
+  const layout = manifest ? 'manifest' : detectLayout(root);
+  const batchSize = opts.batchSize ?? 256;
+  const signal = opts.signal;
+
+  // The dataset row: by --name, else by the folder (same root), else a new one named after the folder.
+  let ds = opts.name ? findDataset(db, opts.name) : undefined;
+  if (ds && ds.root !== root) {
+    throw new AppError('conflict', `dataset '${ds.name}' is indexed from ${ds.root}, not ${root}; choose another --name`);
+  }
+  if (!ds && !opts.name) {
+    const byRoot = db.prepare('SELECT id FROM datasets WHERE root = ? ORDER BY id LIMIT 1').pluck().get(root) as number | undefined;
+    ds = byRoot !== undefined ? findDataset(db, byRoot) : undefined;
+    if (!ds && findDataset(db, basename(root))) {
+      throw new AppError('conflict', `a dataset named '${basename(root)}' already exists for another folder; give this one a --name`);
+    }
+  }
+  let datasetId: number;
+  let resplit = false;
+  if (ds) {
+    datasetId = ds.id;
+    resplit = ds.valFraction !== valFraction || ds.seed !== seed;
+    db.prepare(
+      "UPDATE datasets SET manifest = ?, layout = ?, val_fraction = ?, seed = ?, scan_state = 'scanning', updated_at = ? WHERE id = ?",
+    ).run(manifest ?? null, layout, valFraction, seed, nowIso(), datasetId);
+  } else {
+    datasetId = Number(
+      db
+        .prepare("INSERT INTO datasets (name, root, manifest, layout, val_fraction, seed, scan_state) VALUES (?, ?, ?, ?, ?, ?, 'scanning')")
+        .run(opts.name ?? basename(root), root, manifest ?? null, layout, valFraction, seed).lastInsertRowid,
+    );
+  }
+  if (resplit) db.prepare("UPDATE images SET split_source = 'pending' WHERE dataset_id = ? AND split_source = 'auto'").run(datasetId);
+
+  // What the database already knows, to skip unchanged files and find removed ones.
+  const known = new Map<string, Known>();
+  for (const r of db
+    .prepare('SELECT rel_path, id, bytes, mtime_ms, class_id, split, split_source FROM images WHERE dataset_id = ?')
+    .raw()
+    .iterate(datasetId) as IterableIterator<[string, number, number, number, number, Split, string]>) {
+    known.set(r[0], [r[1], r[2], r[3], r[4], r[5], r[6]]);
+  }
+
+  const classIds = new Map<string, number>();
+  for (const r of db.prepare('SELECT name, id FROM classes WHERE dataset_id = ?').raw().all(datasetId) as [string, number][]) classIds.set(r[0], r[1]);
+  const insertClass = db.prepare('INSERT INTO classes (dataset_id, name) VALUES (?, ?)');
+  const classId = (name: string): number => {
+    let id = classIds.get(name);
+    if (id === undefined) {
+      id = Number(insertClass.run(datasetId, name).lastInsertRowid);
+      classIds.set(name, id);
+    }
+    return id;
+  };
+  const insertImage = db.prepare(
+    `INSERT INTO images (dataset_id, rel_path, class_id, split, split_source, bytes, mtime_ms, hash, format, width, height, channels, status, reason)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const updateImage = db.prepare(
+    `UPDATE images SET class_id = ?, split = ?, split_source = ?, bytes = ?, mtime_ms = ?, hash = ?, format = ?, width = ?, height = ?,
+       channels = ?, status = ?, reason = ?, verified = 0, thumb = NULL WHERE id = ?`,
+  );
+  const relabel = db.prepare('UPDATE images SET class_id = ?, split = ?, split_source = ? WHERE id = ?');
+
+  interface Job {
+    c: Candidate;
+    file: string;
+    size: number;
+    mtime: number;
+    prior?: Known;
+  }
+  let added = 0;
+  let changed = 0;
+  let unchanged = 0;
+  let done = 0;
+  let total = 0;
+  let lastEmit = 0;
+  const progress = (label: string, force = false) => {
+    const now = performance.now();
+    if (!force && now - lastEmit < 100) return;
+    lastEmit = now;
+    opts.onProgress?.({ done, total, label });
+  };
+
+  const writeBatch = db.transaction((jobs: Job[], reports: FileReport[], relabels: [Candidate, Known][]) => {
+    for (let i = 0; i < jobs.length; i++) {
+      const { c, size, mtime, prior } = jobs[i];
+      const r = reports[i];
+      const cid = classId(c.cls);
+      const split = c.source === 'pending' ? (prior && prior[5] === 'auto' ? prior[4] : 'train') : c.split!;
+      const source = c.source === 'pending' && prior && prior[5] === 'auto' ? 'auto' : c.source;
+      const fields = r.ok
+        ? [r.hash, r.format, r.width, r.height, r.channels, 'ok', null]
+        : [r.hash, r.format ?? null, null, null, null, 'corrupt', r.reason];
+      if (prior) updateImage.run(cid, split, source, size, mtime, ...fields, prior[0]);
+      else insertImage.run(datasetId, c.rel, cid, split, source, size, mtime, ...fields);
+    }
+    for (const [c, k] of relabels) {
+      const keepAuto = c.source === 'pending' && (k[5] === 'auto' || k[5] === 'pending');
+      relabel.run(classId(c.cls), keepAuto ? k[4] : c.split ?? 'train', keepAuto ? k[5] : c.source, k[0]);
+    }
+  });
+
+  const reader = new Reader(opts.workers ?? defaultWorkers(), opts.inlineBelow);
+  const issues: Issue[] = [];
+  const inflight = new Set<Promise<void>>();
+  let failure: unknown;
+  let committed = 0;
+  let batch: Job[] = [];
+  let relabels: [Candidate, Known][] = [];
+
+  const flush = () => {
+    const jobs = batch;
+    const rel = relabels;
+    batch = [];
+    relabels = [];
+    if (jobs.length === 0 && rel.length === 0) return;
+    const p = (async () => {
+      const reports = jobs.length ? await reader.read(jobs.map((j) => j.file)) : [];
+      if (signal?.aborted || failure) return;
+      writeBatch(jobs, reports, rel);
+      committed += jobs.length;
+      done += jobs.length;
+      opts.afterBatch?.(committed);
+      progress('reading');
+    })()
+      .catch((err) => {
+        failure ??= err;
+      })
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+  };
+
+  try {
+    const source = manifest ? manifestCandidates(root, manifest, issues) : walkTree(root, layout === 'splits' ? 'splits' : 'folders', issues, signal);
+    for await (const c of source) {
+      if (signal?.aborted) throw cancelled('scan');
+      if (failure) throw failure;
+      total++;
+      let st: Stats | undefined;
+      try {
+        st = statSync(c.file, { throwIfNoEntry: false });
+      } catch {
+        st = undefined;
+      }
+      if (!st || !st.isFile()) {
+        issues.push({ rel: c.rel, kind: 'skipped', reason: 'vanished or not a regular file' });
+        total--;
+        continue;
+      }
+      const prior = known.get(c.rel);
+      if (prior) known.delete(c.rel);
+      if (prior && prior[1] === st.size && prior[2] === st.mtimeMs) {
+        unchanged++;
+        done++;
+        const cid = classIds.get(c.cls);
+        const sameSplit = c.source === 'pending' ? prior[5] === 'auto' || prior[5] === 'pending' : prior[5] === c.source && prior[4] === c.split;
+        if (cid !== prior[3] || !sameSplit) relabels.push([c, prior]);
+      } else {
+        if (prior) changed++;
+        else added++;
+        batch.push({ c, size: st.size, mtime: st.mtimeMs, prior, file: c.file });
+      }
+      if (batch.length + relabels.length >= batchSize) {
+        flush();
+        while (inflight.size >= reader.concurrency) await Promise.race(inflight);
+      }
+      progress('scanning');
+    }
+    flush();
+    while (inflight.size) await Promise.race(inflight);
+    if (failure) throw failure;
+    if (signal?.aborted) throw cancelled('scan');
+  } catch (err) {
+    await Promise.allSettled([...inflight]);
+    await reader.close();
+    throw err instanceof AppError ? err : (signal?.aborted ? cancelled('scan') : err);
+  }
+  await reader.close();
+
+  // Removed files, empty classes, the seeded split of new files, the issue list: one transaction.
+  const removedIds = [...known.values()].map((k) => k[0]);
+  const removed = removedIds.length;
+  db.transaction(() => {
+    const del = db.prepare('DELETE FROM images WHERE id = ?');
+    for (const id of removedIds) del.run(id);
+    db.prepare('DELETE FROM classes WHERE dataset_id = ? AND id NOT IN (SELECT DISTINCT class_id FROM images WHERE dataset_id = ?)').run(
+      datasetId,
+      datasetId,
+    );
+    assignPendingSplits(db, datasetId, valFraction, seed);
+    db.prepare('DELETE FROM scan_issues WHERE dataset_id = ?').run(datasetId);
+    const ins = db.prepare('INSERT INTO scan_issues (dataset_id, rel_path, kind, reason) VALUES (?, ?, ?, ?)');
+    for (const i of issues) ins.run(datasetId, i.rel, i.kind, i.reason);
+    db.prepare("UPDATE datasets SET scan_state = 'complete', scanned_at = ?, updated_at = ? WHERE id = ?").run(nowIso(), nowIso(), datasetId);
+  })();
+  progress('done', true);
+  const summary = summarizeDataset(db, datasetId);
+  return {
+    ...summary,
+    added,
+    removed,
+    changed,
+    unchanged,
+    seconds: Math.round((performance.now() - started) / 10) / 100,
+  };
+}
+
+/**
+ * Gives every `pending` image of the dataset its split. Per class, the target number of val images is
+ * round(n * valFraction) over the class's auto-split images; files that already have a split keep it, and
+ * the pending ones, ranked by their seeded score, fill the val places still open.
+ */
+export function assignPendingSplits(db: Db, datasetId: number, valFraction: number, seed: string): void {
+  const pending = db
+    .prepare("SELECT id, rel_path, class_id FROM images WHERE dataset_id = ? AND split_source = 'pending'")
+    .raw()
+    .all(datasetId) as [number, string, number][];
+  if (pending.length === 0) return;
+  const counts = new Map<number, { n: number; val: number }>();
+  for (const r of db
+    .prepare(
+      "SELECT class_id, COUNT(*), SUM(split = 'val') FROM images WHERE dataset_id = ? AND split_source IN ('auto', 'pending') GROUP BY class_id",
+    )
+    .raw()
+    .all(datasetId) as [number, number, number][]) {
+    counts.set(r[0], { n: r[1], val: 0 });
+  }
+  for (const r of db
+    .prepare("SELECT class_id, COUNT(*) FROM images WHERE dataset_id = ? AND split_source = 'auto' AND split = 'val' GROUP BY class_id")
+    .raw()
+    .all(datasetId) as [number, number][]) {
+    counts.get(r[0])!.val = r[1];
+  }
+  const byClass = new Map<number, { id: number; score: number; rel: string }[]>();
+  for (const [id, rel, cid] of pending) {
+    let list = byClass.get(cid);
+    if (!list) byClass.set(cid, (list = []));
+    list.push({ id, score: splitScore(seed, rel), rel });
+  }
+  const set = db.prepare("UPDATE images SET split = ?, split_source = 'auto' WHERE id = ?");
+  for (const [cid, list] of byClass) {
+    const c = counts.get(cid)!;
+    const target = Math.round(c.n * valFraction);
+    let open = Math.max(0, target - c.val);
+    list.sort((a, b) => a.score - b.score || (a.rel < b.rel ? -1 : 1));
+    for (const item of list) {
+      set.run(open > 0 ? 'val' : 'train', item.id);
+      if (open > 0) open--;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Worker thread of the verify pass: decodes each image once with sharp (JPEG at the reduced DCT scale the
+ * thumbnail needs) and writes its 128-px WebP thumbnail from that same decode.
+ */
+import { parentPort } from 'node:worker_threads';
+import { verifyOne, type VerifyItem, type VerifyOutcome } from './verify-one';
+
+async function handle(items: VerifyItem[]): Promise<VerifyOutcome[]> {
+  const out: VerifyOutcome[] = new Array(items.length);
+  let next = 0;
+  // Two decodes in flight per worker keep libvips busy while the other file is read.
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await verifyOne(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+parentPort?.on('message', (items: VerifyItem[]) => {
+  handle(items).then(
+    (result) => parentPort!.postMessage({ ok: true, result }),
+    (err) => parentPort!.postMessage({ ok: false, error: (err as Error).message }),
+  );
+});

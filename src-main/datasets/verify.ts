@@ -1,0 +1,107 @@
+/**
+ * The verify pass: decodes every scanned, not yet verified image once, off the main thread, and writes
+ * its thumbnail from that decode. Resumable (only unverified images are taken; each batch is committed),
+ * with progress; an image that fails to decode becomes corrupt with the decoder's reason.
+ */
+import { join } from 'node:path';
+import { cancelled } from '../api/errors';
+import { workerEntry } from '../core/entries';
+import type { Services } from '../core/services';
+import { imagePath, resolveDataset } from './repository';
+import { defaultWorkers } from './scan';
+import { thumbName } from './thumbs';
+import { verifyOne, type VerifyItem, type VerifyOutcome } from './verify-one';
+import { WorkerPool } from './worker-pool';
+
+export interface VerifyOptions {
+  signal?: AbortSignal;
+  onProgress?(p: { done: number; total: number; label: string }): void;
+  /** Worker threads; default: cores (up to 8). 0 decodes on the calling thread. */
+  workers?: number;
+  batchSize?: number;
+  /** Test hook: after each committed batch. */
+  afterBatch?(committed: number): void;
+}
+
+export interface VerifyResult {
+  verified: number;
+  corrupt: { path: string; reason: string }[];
+  seconds: number;
+}
+
+export async function verifyDataset(services: Services, dataset: string | number, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const started = performance.now();
+  const { db } = services;
+  const ds = resolveDataset(db, dataset);
+  const rows = db
+    .prepare("SELECT id, rel_path, hash FROM images WHERE dataset_id = ? AND verified = 0 AND status = 'ok' ORDER BY id")
+    .raw()
+    .all(ds.id) as [number, string, string][];
+  const total = rows.length;
+  const relById = new Map<number, string>();
+  const items: VerifyItem[] = rows.map(([id, rel, hash]) => {
+    relById.set(id, rel);
+    return { id, file: imagePath(ds.root, rel), thumbFile: join(services.paths.thumbs, thumbName(hash)) };
+  });
+  const workers = opts.workers ?? defaultWorkers();
+  const batchSize = opts.batchSize ?? 32;
+  const pool =
+    workers > 0 && total > 8 ? new WorkerPool<VerifyItem[], VerifyOutcome[]>(workerEntry('verify-worker', 'datasets/verify-worker.ts'), workers) : undefined;
+  const hashes = new Map(rows.map(([id, , hash]) => [id, hash]));
+  const markOk = db.prepare('UPDATE images SET verified = 1, thumb = ? WHERE id = ?');
+  const markBad = db.prepare("UPDATE images SET verified = 1, status = 'corrupt', reason = ?, thumb = NULL WHERE id = ?");
+  const commit = db.transaction((outcomes: VerifyOutcome[]) => {
+    for (const o of outcomes) {
+      if (o.ok) markOk.run(thumbName(hashes.get(o.id)!), o.id);
+      else markBad.run(o.reason, o.id);
+    }
+  });
+  const corrupt: { path: string; reason: string }[] = [];
+  let done = 0;
+  let verified = 0;
+  let lastEmit = 0;
+  const emit = (force = false) => {
+    const now = performance.now();
+    if (!force && now - lastEmit < 100) return;
+    lastEmit = now;
+    opts.onProgress?.({ done, total, label: 'verifying' });
+  };
+  emit(true);
+  const inflight = new Set<Promise<void>>();
+  let failure: unknown;
+  const limit = pool ? workers * 2 : 1;
+  try {
+    for (let i = 0; i < items.length; i += batchSize) {
+      if (opts.signal?.aborted) throw cancelled('verify');
+      if (failure) throw failure;
+      const batch = items.slice(i, i + batchSize);
+      const p = (async () => {
+        const outcomes = pool ? await pool.run(batch) : await Promise.all(batch.map(verifyOne));
+        if (opts.signal?.aborted) return;
+        commit(outcomes);
+        for (const o of outcomes) {
+          if (o.ok) verified++;
+          else corrupt.push({ path: relById.get(o.id)!, reason: o.reason });
+        }
+        done += outcomes.length;
+        opts.afterBatch?.(done);
+        emit();
+      })()
+        .catch((err) => {
+          failure ??= err;
+        })
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+      while (inflight.size >= limit) await Promise.race(inflight);
+    }
+    while (inflight.size) await Promise.race(inflight);
+    if (failure) throw failure;
+    if (opts.signal?.aborted) throw cancelled('verify');
+  } finally {
+    await Promise.allSettled([...inflight]);
+    await pool?.close();
+  }
+  emit(true);
+  corrupt.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { verified, corrupt, seconds: Math.round((performance.now() - started) / 10) / 100 };
+}
