@@ -9,6 +9,7 @@ const mainInputs: Record<string, string> = {
   cli: resolve('src-main/cli/main.ts'),
   'scan-worker': resolve('src-main/datasets/scan-worker.ts'),
   'verify-worker': resolve('src-main/datasets/verify-worker.ts'),
+  'train-worker': resolve('src-main/training/worker.ts'),
 };
 
 export default defineConfig({

@@ -8,6 +8,7 @@ import { datasetsOps } from './ops/datasets';
 import { policyOps } from './ops/policy';
 import { mixupOps } from './ops/mixup';
 import { configOps } from './ops/config';
+import { runsOps } from './ops/runs';
 
 const all: Operation[] = [
   ...systemOps,
@@ -15,6 +16,7 @@ const all: Operation[] = [
   ...policyOps,
   ...mixupOps,
   ...configOps,
+  ...runsOps,
 ];
 
 export const operations: ReadonlyMap<string, Operation> = (() => {

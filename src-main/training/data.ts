@@ -188,6 +188,26 @@ export class ImageStore {
     return store;
   }
 
+  /** A view on some of the stored images (sharing the pixels), in store order. */
+  subset(keep: (item: DataItem) => boolean): ImageStore {
+    const out = new ImageStore(this.inputSize, this.channels, this.inMemory);
+    const per = this.pixelsPerImage;
+    const ks: number[] = [];
+    this.items.forEach((it, k) => {
+      if (keep(it)) ks.push(k);
+    });
+    if (this.memory) {
+      out.memory = new Uint8Array(ks.length * per);
+      ks.forEach((k, j) => out.memory!.set(this.memory!.subarray(k * per, (k + 1) * per), j * per));
+    }
+    ks.forEach((k, j) => {
+      out.items.push(this.items[k]);
+      out.files.push(this.files[k]);
+      out.pos.set(this.items[k].id, j);
+    });
+    return out;
+  }
+
   /** Pixels of the k-th stored image (memory, or read back from the disk cache). */
   async pixels(k: number): Promise<Uint8Array> {
     if (this.memory) return this.memory.subarray(k * this.pixelsPerImage, (k + 1) * this.pixelsPerImage);

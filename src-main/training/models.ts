@@ -13,15 +13,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../api/errors';
 
-export type Arch = 'cnn-small' | 'resnet20' | 'mobilenetv2';
-export const ARCHS: readonly Arch[] = ['cnn-small', 'resnet20', 'mobilenetv2'];
+import { ARCHS, validateModelSpec, type Arch, type ModelSpec } from './spec';
 
-export interface ModelSpec {
-  arch: Arch | string;
-  inputSize: [number, number] | number[];
-  channels: number;
-  numClasses: number;
-}
+export { ARCHS, validateModelSpec, blockNamesFor, type Arch, type ModelSpec } from './spec';
 
 /**
  * Blocks are written once over `Sym` and run both symbolically (to build the flat model) and eagerly on
@@ -49,26 +43,6 @@ export interface Network {
   blockNames: string[];
   /** Shape (without batch) of the features entering block k (k = 0: the input image). */
   blockInputShapes: number[][];
-}
-
-export function validateModelSpec(spec: ModelSpec): void {
-  if (!ARCHS.includes(spec.arch as Arch)) {
-    throw new AppError('input', `model.arch: unknown architecture '${String(spec.arch)}' (one of ${ARCHS.join(', ')})`);
-  }
-  const size = spec.inputSize;
-  if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v >= 4 && v <= 1024)) {
-    throw new AppError('input', `model.inputSize: expected [height, width] with integers 4..1024, got ${JSON.stringify(size)}`);
-  }
-  if (spec.channels !== 1 && spec.channels !== 3) {
-    throw new AppError('input', `model.channels: expected 1 or 3, got ${JSON.stringify(spec.channels)}`);
-  }
-  if (!Number.isInteger(spec.numClasses) || spec.numClasses < 2) {
-    throw new AppError('input', `numClasses: a classifier needs at least 2 classes, got ${spec.numClasses}`);
-  }
-  const minSide = spec.arch === 'cnn-small' ? 6 : spec.arch === 'resnet20' ? 4 : 16;
-  if (Math.min(size[0], size[1]) < minSide) {
-    throw new AppError('input', `model.inputSize: ${spec.arch} needs images of at least ${minSide}×${minSide}, got ${size.join('×')}`);
-  }
 }
 
 /** Seeded PyTorch-default initialisers; each layer takes the next seed so layers differ but runs repeat. */

@@ -6,6 +6,8 @@ import { register as policy } from './policy';
 import { register as mixup } from './mixup';
 import { register as config } from './config';
 import { register as serve } from './serve';
+import { register as train } from './train';
+import { register as runs } from './runs';
 
 /** Every feature's command registration, in the order `--help` lists them. */
 export const registrations: Array<(program: Command, cli: CliRuntime) => void> = [
@@ -15,4 +17,6 @@ export const registrations: Array<(program: Command, cli: CliRuntime) => void> =
   mixup,
   config,
   serve,
+  train,
+  runs,
 ];

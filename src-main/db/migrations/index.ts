@@ -2,10 +2,12 @@ import type { Migration } from '../migrate';
 import { migration as m0001 } from './0001-settings';
 import { migration as m0002 } from './0002-datasets';
 import { migration as m0003 } from './0003-pair-policy';
+import { migration as m0004 } from './0004-runs';
 
 /** The ordered registry of migrations; `user_version` is the version of the last one applied. */
 export const migrations: Migration[] = [
   m0001,
   m0002,
   m0003,
+  m0004,
 ];

@@ -1,0 +1,268 @@
+/**
+ * Training runs: `runs:train` (a new run, or `resume` of an interrupted one, trained in a child process),
+ * `runs:list`, `runs:show`, `runs:cancel`, and `bench:train`.
+ */
+import { z } from 'zod';
+import { defineOp } from '../contract';
+import { AppError } from '../errors';
+import type { RunInfo } from '../../training/runs-repository';
+
+const datasetRef = z.union([z.string().min(1), z.number().int().positive()]);
+const runRef = z.union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a run id (a number)')]);
+
+export interface TrainDoc {
+  run: { id: number };
+  status: RunInfo['status'];
+  backend: string | null;
+  device: string | null;
+  dataset: string;
+  epochs: Array<{
+    epoch: number;
+    trainLoss: number;
+    valLoss: number | null;
+    valAccuracy: number | null;
+    ece: number | null;
+    nll: number | null;
+    lr: number;
+    mixup: { active: boolean; alpha: number; prob: number };
+    seconds: number;
+  }>;
+  metrics: RunInfo['metrics'];
+  test?: RunInfo['test'];
+  modelDir: string | null;
+  error?: string | null;
+}
+
+export function trainDoc(run: RunInfo): TrainDoc {
+  const doc: TrainDoc = {
+    run: { id: run.id },
+    status: run.status,
+    backend: run.backend,
+    device: run.device,
+    dataset: run.datasetName,
+    epochs: run.epochs.map((e) => ({
+      epoch: e.epoch,
+      trainLoss: e.trainLoss,
+      valLoss: e.valLoss,
+      valAccuracy: e.valAccuracy,
+      ece: e.ece,
+      nll: e.nll,
+      lr: e.lr,
+      mixup: e.mixup,
+      seconds: e.seconds,
+    })),
+    metrics: run.metrics,
+    modelDir: run.status === 'completed' ? run.modelDir : null,
+  };
+  if (run.test) doc.test = run.test;
+  if (run.error) doc.error = run.error;
+  return doc;
+}
+
+function samePolicy(a: { pairs: { a: string; b: string; weight: number }[] }, b: { pairs: { a: string; b: string; weight: number }[] }): boolean {
+  const key = (p: { pairs: { a: string; b: string; weight: number }[] }) =>
+    p.pairs
+      .filter((x) => x.weight !== 1)
+      .map((x) => (x.a < x.b ? `${x.a}\t${x.b}\t${x.weight}` : `${x.b}\t${x.a}\t${x.weight}`))
+      .sort()
+      .join('\n');
+  return key(a) === key(b);
+}
+
+export const runsOps = [
+  defineOp({
+    name: 'runs:train',
+    summary: 'Trains a classifier on a dataset with a run config (or resumes an interrupted run) and waits for it to end',
+    input: z.strictObject({
+      dataset: datasetRef.optional(),
+      config: z.unknown().optional(),
+      /** Where the config came from (a file name), for error messages. */
+      configSource: z.string().optional(),
+      backend: z.string().optional(),
+      threads: z.number().int().min(1).max(64).optional(),
+      resume: runRef.optional(),
+    }),
+    async run(ctx, input) {
+      const db = ctx.services.db;
+      const { isBackendName, BACKEND_ORDER } = await import('../../training/engine/index');
+      if (input.backend !== undefined && !isBackendName(input.backend)) {
+        throw new AppError('input', `--backend: unknown backend '${input.backend}' (one of ${BACKEND_ORDER.join(', ')})`);
+      }
+      const repo = await import('../../training/runs-repository');
+      const { resolveDataset } = await import('../../datasets/repository');
+      const { runInWorker } = await import('../../training/host');
+      let runId: number;
+      let resume = false;
+      if (input.resume !== undefined) {
+        if (input.config !== undefined) throw new AppError('input', '--resume continues a run with its stored config; leave out --config');
+        const run = repo.getRun(db, input.resume);
+        if (input.dataset !== undefined) {
+          const ds = resolveDataset(db, input.dataset);
+          if (ds.id !== run.datasetId) throw new AppError('input', `run ${run.id} was trained on dataset '${run.datasetName}', not '${ds.name}'`);
+        }
+        if (run.status === 'running') throw new AppError('conflict', `run ${run.id} is still running (pid ${run.pid})`);
+        if (run.status === 'completed') throw new AppError('conflict', `run ${run.id} already completed; nothing to resume`);
+        runId = run.id;
+        resume = true;
+      } else {
+        if (input.dataset === undefined) throw new AppError('input', 'DATASET: name the dataset to train on');
+        if (input.config === undefined) throw new AppError('input', '--config: a run config file is required (see `mixup-studio config schema`)');
+        const { resolveRunConfig } = await import('../../config/run-config');
+        const { listClasses, listUsableImages, datasetFingerprint } = await import('../../datasets/repository');
+        const { datasetModelDefaults } = await import('../../mixup/preview');
+        const { getPolicy } = await import('../../mixup/policy-repository');
+        const { policyMatrix } = await import('../../mixup/plan');
+        const source = input.configSource ?? 'config';
+        const raw = resolveRunConfig(input.config, source);
+        const ds = resolveDataset(db, input.dataset);
+        const classes = listClasses(db, ds.id).map((c) => c.name);
+        if (classes.length < 2) throw new AppError('input', `dataset '${ds.name}' has ${classes.length} class(es); a classifier needs at least 2`);
+        const train = listUsableImages(db, ds.id, { split: 'train' });
+        if (train.length === 0) throw new AppError('input', `dataset '${ds.name}' has no usable images in its training split`);
+        const defaults = datasetModelDefaults(train);
+        const inputSize = raw.model.inputSize ?? defaults.inputSize;
+        if (!inputSize) throw new AppError('input', `${source}: model.inputSize: the dataset's image sizes are unknown; set it`);
+        const config = { ...raw, model: { ...raw.model, inputSize, channels: raw.model.channels ?? defaults.channels } };
+        // Model spec and manifold layers are checked here, before any run exists.
+        const { validateModelSpec, blockNamesFor } = await import('../../training/spec');
+        try {
+          validateModelSpec({ arch: config.model.arch, inputSize, channels: config.model.channels, numClasses: classes.length });
+        } catch (err) {
+          throw new AppError('input', `${source}: ${(err as Error).message}`);
+        }
+        if (config.mixup.manifold) {
+          const names = blockNamesFor(config.model.arch).slice(0, -1);
+          for (const l of config.mixup.manifold.layers) {
+            if (!names.includes(l)) {
+              throw new AppError('input', `${source}: mixup.manifold.layers: '${l}' is not a block of ${config.model.arch} whose output can be mixed (one of ${names.join(', ')})`);
+            }
+          }
+        }
+        const current = { pairs: getPolicy(db, ds.id).pairs.map(({ a, b, weight, note }) => ({ a, b, weight, note })) };
+        let policy = current;
+        if (config.policy) {
+          try {
+            policyMatrix(classes, config.policy);
+          } catch (err) {
+            throw new AppError('input', `${source}: policy: ${(err as Error).message}`);
+          }
+          policy = { pairs: config.policy.pairs.map(({ a, b, weight, note }) => ({ a, b, weight, note: note ?? null })) };
+          if (!samePolicy(policy, current)) {
+            ctx.emit('train.warning', {
+              message: `using the pair policy snapshot in ${source} (${policy.pairs.length} pairs), which differs from dataset '${ds.name}''s current policy (${current.pairs.length} pairs)`,
+            });
+          }
+        }
+        const fingerprint = datasetFingerprint(db, ds.id);
+        const resolved = { ...config, policy, dataset: { name: ds.name, id: ds.id, fingerprint } };
+        runId = repo.createRun(db, { datasetId: ds.id, datasetName: ds.name, config: resolved, epochsPlanned: config.epochs, classes, datasetFingerprint: fingerprint });
+        const { runFolders } = await import('../../training/train-run');
+        const f = runFolders(ctx.services, runId);
+        repo.setRunPaths(db, runId, f.checkpointDir, f.modelDir);
+      }
+      ctx.emit('run.status', { runId, status: 'starting' });
+      await runInWorker(
+        { home: ctx.services.home, runId, backend: input.backend, threads: input.threads, resume },
+        { emit: (topic, data) => ctx.emit(topic, data), signal: ctx.signal },
+      );
+      return trainDoc(repo.getRun(db, runId));
+    },
+  }),
+  defineOp({
+    name: 'runs:list',
+    summary: 'Every training run, oldest first',
+    input: z.strictObject({}),
+    async run(ctx) {
+      const { listRuns } = await import('../../training/runs-repository');
+      return listRuns(ctx.services.db).map((r) => ({
+        id: r.id,
+        dataset: r.datasetName,
+        datasetId: r.datasetId,
+        status: r.status,
+        createdAt: r.createdAt,
+        finishedAt: r.finishedAt,
+        backend: r.backend,
+        arch: (r.config as { model?: { arch?: string } }).model?.arch ?? null,
+        epochs: r.epochsPlanned,
+        metrics: r.metrics,
+      }));
+    },
+  }),
+  defineOp({
+    name: 'runs:show',
+    summary: 'One run: config, preprocessing, per-epoch metrics, per-class accuracy, confusion matrix, MixUp audit',
+    input: z.strictObject({ run: runRef }),
+    async run(ctx, input) {
+      const { getRun } = await import('../../training/runs-repository');
+      const run = getRun(ctx.services.db, input.run);
+      return {
+        ...trainDoc(run),
+        createdAt: run.createdAt,
+        finishedAt: run.finishedAt,
+        datasetId: run.datasetId,
+        datasetFingerprint: run.datasetFingerprint,
+        classes: run.classes,
+        config: run.config,
+        preprocessing: run.preprocessing,
+        epochsPlanned: run.epochsPlanned,
+        perClassAccuracy: run.perClassAccuracy,
+        confusion: run.confusion,
+        audit: run.audit,
+        checkpointDir: run.checkpointDir,
+        modelDir: run.modelDir,
+        pid: run.pid,
+      };
+    },
+  }),
+  defineOp({
+    name: 'runs:cancel',
+    summary: 'Asks a running run to stop at its next batch and waits until it is marked cancelled',
+    input: z.strictObject({ run: runRef, waitSeconds: z.number().min(0).max(600).default(60) }),
+    async run(ctx, input) {
+      const { getRun } = await import('../../training/runs-repository');
+      const run = getRun(ctx.services.db, input.run);
+      if (run.status !== 'running' || run.pid === null) {
+        throw new AppError('conflict', `run ${run.id} is not running (status ${run.status})`);
+      }
+      try {
+        process.kill(run.pid, 'SIGTERM');
+      } catch (err) {
+        throw new AppError('io', `cannot signal run ${run.id}'s process ${run.pid}: ${(err as Error).message}`);
+      }
+      const deadline = Date.now() + input.waitSeconds * 1000;
+      let status = getRun(ctx.services.db, run.id).status;
+      while (status === 'running' && Date.now() < deadline && !ctx.signal.aborted) {
+        await new Promise((r) => setTimeout(r, 200));
+        status = getRun(ctx.services.db, run.id).status;
+      }
+      return { run: { id: run.id }, status };
+    },
+  }),
+  defineOp({
+    name: 'bench:train',
+    summary: 'Images per second of one training step on synthetic data (28×28×1, 10 classes, Adam, soft targets)',
+    input: z.strictObject({
+      arch: z.enum(['cnn-small', 'resnet20', 'mobilenetv2']).default('cnn-small'),
+      batch: z.number().int().min(1).max(4096).default(128),
+      steps: z.number().int().min(1).max(100000).default(20),
+      backend: z.string().optional(),
+      threads: z.number().int().min(1).max(64).optional(),
+      profile: z.boolean().default(false),
+    }),
+    async run(_ctx, input) {
+      const { isBackendName, BACKEND_ORDER } = await import('../../training/engine/index');
+      if (input.backend !== undefined && !isBackendName(input.backend)) {
+        throw new AppError('input', `--backend: unknown backend '${input.backend}' (one of ${BACKEND_ORDER.join(', ')})`);
+      }
+      const { benchTrainStep } = await import('../../training/engine/bench');
+      return benchTrainStep({
+        arch: input.arch,
+        batch: input.batch,
+        steps: input.steps,
+        backend: input.backend as never,
+        threads: input.threads,
+        profile: input.profile,
+      });
+    },
+  }),
+];

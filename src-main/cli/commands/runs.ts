@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import type { TrainDoc } from '../../api/ops/runs';
+import type { CliRuntime } from '../runtime';
+import { humanTrain } from './train';
+
+interface RunListItem {
+  id: number;
+  dataset: string;
+  status: string;
+  createdAt: string;
+  arch: string | null;
+  backend: string | null;
+  metrics: { valAccuracy: number | null; valLoss: number | null; ece: number | null };
+}
+
+type RunShow = TrainDoc & {
+  classes: string[];
+  perClassAccuracy: Record<string, number | null>;
+  confusion: number[][];
+  audit: Array<{ epoch: number; active: boolean; mixedSamples: number; unmixedSamples: { policy: number }; pairs: unknown[] }>;
+  preprocessing: { inputSize: number[]; channels: number; mean: number[]; std: number[] } | null;
+};
+
+const f = (x: number | null | undefined, d = 4) => (x === null || x === undefined ? '-' : x.toFixed(d));
+
+function humanShow(r: RunShow): string {
+  const lines = [humanTrain(r), ''];
+  if (r.preprocessing) {
+    const p = r.preprocessing;
+    lines.push(`preprocessing: ${p.inputSize.join('×')}×${p.channels}, mean [${p.mean.map((m) => m.toFixed(4)).join(', ')}], std [${p.std.map((s) => s.toFixed(4)).join(', ')}]`);
+  }
+  if (Object.keys(r.perClassAccuracy).length) {
+    lines.push('', 'per-class validation accuracy:');
+    for (const [c, a] of Object.entries(r.perClassAccuracy)) lines.push(`  ${c.padEnd(16)} ${f(a, 3)}`);
+  }
+  if (r.confusion.length) {
+    lines.push('', 'confusion (rows: true class, columns: predicted):');
+    const w = Math.max(4, ...r.confusion.flat().map((v) => String(v).length + 1));
+    r.confusion.forEach((row, i) => lines.push(`  ${(r.classes[i] ?? String(i)).padEnd(16)}${row.map((v) => String(v).padStart(w)).join('')}`));
+  }
+  if (r.audit.length) {
+    lines.push('', 'MixUp audit: epoch  active  mixed  unmixed by policy  pairs');
+    for (const a of r.audit) if (a) lines.push(`  ${String(a.epoch).padStart(5)}  ${(a.active ? 'yes' : 'no').padEnd(6)}  ${String(a.mixedSamples).padStart(5)}  ${String(a.unmixedSamples.policy).padStart(17)}  ${a.pairs.length}`);
+  }
+  return lines.join('\n');
+}
+
+export function register(program: Command, cli: CliRuntime): void {
+  const runs = program.command('runs').description('training runs: list, show, cancel');
+  runs
+    .command('list')
+    .description('every run, oldest first')
+    .action(async () => {
+      const r = await cli.invoke<RunListItem[]>('runs:list', {});
+      cli.output(r, (items) =>
+        items.length === 0
+          ? 'no runs yet (start one with `mixup-studio train DATASET --config FILE`)'
+          : ['  id  dataset           status       arch         val acc   ECE     created', ...items.map(
+              (x) =>
+                `${String(x.id).padStart(4)}  ${x.dataset.padEnd(16)}  ${x.status.padEnd(11)}  ${(x.arch ?? '-').padEnd(11)}  ${f(x.metrics.valAccuracy).padStart(7)}  ${f(x.metrics.ece).padStart(6)}  ${x.createdAt}`,
+            )].join('\n'),
+      );
+    });
+  runs
+    .command('show')
+    .argument('<run>', 'run id')
+    .description('the run: metrics per epoch, per-class accuracy, confusion matrix, MixUp audit')
+    .action(async (run: string) => {
+      const r = await cli.invoke<RunShow>('runs:show', { run });
+      cli.output(r, humanShow);
+    });
+  runs
+    .command('cancel')
+    .argument('<run>', 'run id')
+    .description('stop a running run at its next batch (it can be resumed with train --resume)')
+    .action(async (run: string) => {
+      const r = await cli.invoke<{ run: { id: number }; status: string }>('runs:cancel', { run });
+      cli.output(r, (x) => `run ${x.run.id}: ${x.status}`);
+    });
+}

@@ -1,0 +1,153 @@
+/**
+ * The training host/worker protocol, one module for both ends.
+ *
+ * Training runs out of the caller's process: the CLI (and `serve`) fork a Node child (`forkTransport`),
+ * the Electron app can plug in a utilityProcess through the same `TrainingTransport` interface. The host sends
+ * `start` (and `cancel`); the worker streams `event`s (train.progress, train.epoch, run.status, train.warning,
+ * train.engine) and ends with `done` (final status) or `error` (an error envelope).
+ *
+ * A worker also treats SIGTERM and SIGINT as "cancel at the next batch" (`runs cancel RUN` from another
+ * process signals the run's pid; Ctrl+C reaches the whole process group). A worker that dies without `done`
+ * (killed, crashed) leaves its run `running` with a dead pid, which the runs repository reports as interrupted.
+ */
+import { fork } from 'node:child_process';
+import { AppError, fromErrorEnvelope, toErrorEnvelope, type ErrorEnvelope } from '../api/errors';
+import { workerEntry } from '../core/entries';
+import type { RunStatus } from './runs-repository';
+
+export interface WorkerJob {
+  home: string;
+  runId: number;
+  backend?: string;
+  threads?: number;
+  resume: boolean;
+}
+
+export type HostToWorker = { type: 'start'; job: WorkerJob } | { type: 'cancel' };
+export type WorkerToHost =
+  | { type: 'event'; topic: string; data: unknown }
+  | { type: 'done'; status: RunStatus }
+  | { type: 'error'; error: ErrorEnvelope };
+
+/** The host's end of a training process (child_process today, Electron utilityProcess in the app). */
+export interface TrainingTransport {
+  readonly pid: number | undefined;
+  send(msg: HostToWorker): void;
+  onMessage(cb: (msg: WorkerToHost) => void): void;
+  onExit(cb: (info: { code: number | null; signal: string | null }) => void): void;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** The worker's end: how it talks back to the host. */
+export interface WorkerPort {
+  send(msg: WorkerToHost): Promise<void>;
+  onMessage(cb: (msg: HostToWorker) => void): void;
+}
+
+export const TRAIN_WORKER = { name: 'train-worker', source: 'training/worker.ts' } as const;
+
+/** Forks the training child (out/main/train-worker.js when built, the .ts source under tests). */
+export function forkTransport(): TrainingTransport {
+  const entry = workerEntry(TRAIN_WORKER.name, TRAIN_WORKER.source);
+  const child = fork(entry.file, [], {
+    execArgv: [...entry.execArgv],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env },
+  });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    send: (msg) => {
+      if (child.connected) child.send(msg);
+    },
+    onMessage: (cb) => child.on('message', (m) => cb(m as WorkerToHost)),
+    onExit: (cb) => child.on('exit', (code, signal) => cb({ code, signal })),
+    kill: (signal = 'SIGKILL') => {
+      child.kill(signal);
+    },
+  };
+}
+
+export interface RunInWorkerOptions {
+  emit(topic: string, data: unknown): void;
+  signal?: AbortSignal;
+  transport?: TrainingTransport;
+  /** Sees the transport once started (tests use it to kill the child). */
+  onStart?(transport: TrainingTransport): void;
+}
+
+/**
+ * Runs one training job in a worker and resolves with the run's final status: `interrupted` when the worker
+ * died without finishing. Rejects with the worker's error (rebuilt from its envelope) when the run failed.
+ */
+export function runInWorker(job: WorkerJob, opts: RunInWorkerOptions): Promise<RunStatus> {
+  const t = opts.transport ?? forkTransport();
+  opts.onStart?.(t);
+  return new Promise<RunStatus>((resolve, reject) => {
+    let settled = false;
+    let failure: ErrorEnvelope | null = null;
+    let status: RunStatus | null = null;
+    const onAbort = () => t.send({ type: 'cancel' });
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    t.onMessage((msg) => {
+      if (msg.type === 'event') opts.emit(msg.topic, msg.data);
+      else if (msg.type === 'done') status = msg.status;
+      else if (msg.type === 'error') failure = msg.error;
+    });
+    t.onExit(({ code, signal }) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (settled) return;
+      settled = true;
+      if (failure) reject(fromErrorEnvelope(failure));
+      else if (status) resolve(status);
+      else {
+        opts.emit('run.status', { runId: job.runId, status: 'interrupted', exitCode: code, signal });
+        resolve('interrupted');
+      }
+    });
+    t.send({ type: 'start', job });
+    if (opts.signal?.aborted) onAbort();
+  });
+}
+
+/** The worker's side: waits for `start`, trains, reports, exits. `exit` ends the process. */
+export function serveTrainingWorker(port: WorkerPort, exit: (code: number) => void): void {
+  let cancelled = false;
+  let started = false;
+  const cancel = () => {
+    cancelled = true;
+  };
+  process.on('SIGTERM', cancel);
+  process.on('SIGINT', cancel);
+  port.onMessage((msg) => {
+    if (msg.type === 'cancel') cancel();
+    if (msg.type !== 'start' || started) return;
+    started = true;
+    void (async () => {
+      const { openServices } = await import('../core/services');
+      const { trainRun } = await import('./train-run');
+      let services: ReturnType<typeof openServices> | undefined;
+      let code = 0;
+      try {
+        services = openServices({ home: msg.job.home });
+        const status = await trainRun(
+          services,
+          { runId: msg.job.runId, backend: msg.job.backend, threads: msg.job.threads, resume: msg.job.resume },
+          {
+            emit: (topic, data) => void port.send({ type: 'event', topic, data }),
+            cancelled: () => cancelled,
+          },
+        );
+        await port.send({ type: 'done', status });
+      } catch (err) {
+        code = 1;
+        const env = toErrorEnvelope(err instanceof Error ? err : new AppError('internal', String(err)));
+        await port.send({ type: 'error', error: env });
+      } finally {
+        services?.close();
+        exit(code);
+      }
+    })();
+  });
+}

@@ -1,0 +1,239 @@
+/**
+ * What the training process does for one run: read the run's stored config, load the data, choose the
+ * engine, build the model, restore the last checkpoint when resuming, run the epochs (recording each one and
+ * checkpointing), save the final model, evaluate the test split and record the final status.
+ *
+ * Runs inside the training child (./worker.ts); the caller's process only starts it and relays its events.
+ */
+import { join } from 'node:path';
+import { AppError } from '../api/errors';
+import { resolveRunConfig, type RunConfig } from '../config/run-config';
+import type { Services } from '../core/services';
+import { datasetFingerprint, listClasses, listUsableImages, markCorrupt, resolveDataset, type UsableImage } from '../datasets/repository';
+import { createMixer } from '../mixup/mixer';
+import { runStreams, type PlannerState } from '../mixup/plan';
+import type { Rng } from '../mixup/rng';
+import { hasCheckpoint, loadCheckpoint, restoreWeights, saveCheckpoint, saveModel } from './checkpoint';
+import { BatchMaker, ImageStore, PIXEL_SCALE, type DataItem, type Preprocessing } from './data';
+import { evaluate, runEpochs, checkManifoldLayers, trainableVariables } from './loop';
+import { buildNetwork } from './models';
+import { Optimizer } from './optim';
+import {
+  claimRun,
+  dropEpochsFrom,
+  finishRun,
+  getRun,
+  heartbeat,
+  recordEpoch,
+  setRunEngine,
+  type EpochRow,
+  type RunStatus,
+  type TestMetrics,
+} from './runs-repository';
+
+export interface TrainEvents {
+  emit(topic: string, data: unknown): void;
+  /** True once the caller asked to cancel; checked before every batch. */
+  cancelled(): boolean;
+}
+
+export interface TrainRunOptions {
+  runId: number;
+  backend?: string;
+  threads?: number;
+  /** Continue from the run's checkpoint (when there is one). */
+  resume: boolean;
+}
+
+export function runFolders(services: Services, runId: number): { dir: string; checkpointDir: string; modelDir: string } {
+  const dir = join(services.paths.runs, String(runId));
+  return { dir, checkpointDir: join(dir, 'checkpoint'), modelDir: join(dir, 'model') };
+}
+
+function toItems(images: UsableImage[]): DataItem[] {
+  return images.map((i) => ({ id: i.id, path: i.path, classIndex: i.classIndex, hash: i.hash }));
+}
+
+function named(values: Array<number | null>, classes: string[]): Record<string, number | null> {
+  return Object.fromEntries(classes.map((c, k) => [c, values[k] ?? null]));
+}
+
+/** Trains (or resumes) one run to its end; returns the final status. Never throws for a training failure: records it. */
+export async function trainRun(services: Services, opts: TrainRunOptions, ev: TrainEvents): Promise<RunStatus> {
+  const db = services.db;
+  const { runId } = opts;
+  const status = (s: RunStatus, extra: Record<string, unknown> = {}) => ev.emit('run.status', { runId, status: s, ...extra });
+  claimRun(db, runId, process.pid);
+  status('running', { pid: process.pid });
+  let hb: NodeJS.Timeout | undefined;
+  try {
+    hb = setInterval(() => heartbeat(db, runId), 5000);
+    hb.unref();
+    const run = getRun(db, runId);
+    const config = resolveRunConfig(run.config, `run ${runId} config`) as RunConfig;
+    if (run.datasetId === null) throw new AppError('not-found', `run ${runId}: its dataset '${run.datasetName}' was removed`);
+    const ds = resolveDataset(db, run.datasetId);
+    const classes = listClasses(db, ds.id).map((c) => c.name);
+    if (JSON.stringify(classes) !== JSON.stringify(run.classes)) {
+      throw new AppError('conflict', `run ${runId}: dataset '${ds.name}' now has classes [${classes.join(', ')}], the run was made with [${run.classes.join(', ')}]`);
+    }
+    const fp = datasetFingerprint(db, ds.id);
+    if (run.datasetFingerprint && fp !== run.datasetFingerprint) {
+      ev.emit('train.warning', { runId, message: `dataset '${ds.name}' changed since run ${runId} started (fingerprint differs)` });
+    }
+
+    const { initEngine } = await import('./engine/index');
+    const engine = await initEngine({ backend: opts.backend as never, threads: opts.threads });
+    for (const w of engine.warnings) ev.emit('train.warning', { runId, message: w });
+
+    const inputSize = config.model.inputSize as [number, number];
+    const channels = config.model.channels as 1 | 3;
+    const train = toItems(listUsableImages(db, ds.id, { split: 'train' }));
+    const val = toItems(listUsableImages(db, ds.id, { split: 'val' }));
+    const test = toItems(listUsableImages(db, ds.id, { split: 'test' }));
+    const all = [...train, ...val, ...test];
+    const store = await ImageStore.build(all, {
+      inputSize,
+      channels,
+      cacheDir: services.paths.cache,
+      concurrency: 4,
+      signal: undefined,
+      onProgress: (done, total) => ev.emit('train.progress', { runId, phase: 'decode', done, total, label: 'decoding images' }),
+      onCorrupt: (item, reason) => {
+        markCorrupt(db, item.id, reason);
+        ev.emit('train.warning', { runId, message: `left out ${item.path}: ${reason} (marked corrupt)` });
+      },
+    });
+    if (ev.cancelled()) {
+      finishRun(db, runId, 'cancelled');
+      status('cancelled');
+      return 'cancelled';
+    }
+    // Split the store by item id into train / val / test views sharing the pixels.
+    const splitOf = new Map<number, 'train' | 'val' | 'test'>();
+    for (const i of train) splitOf.set(i.id, 'train');
+    for (const i of val) splitOf.set(i.id, 'val');
+    for (const i of test) splitOf.set(i.id, 'test');
+    const trainStore = store.subset((it) => splitOf.get(it.id) === 'train');
+    const valStore = store.subset((it) => splitOf.get(it.id) === 'val');
+    const testStore = store.subset((it) => splitOf.get(it.id) === 'test');
+    if (trainStore.items.length === 0) throw new AppError('input', `dataset '${ds.name}' has no usable training images`);
+
+    let pre: Preprocessing;
+    if (run.preprocessing && opts.resume) pre = run.preprocessing;
+    else {
+      const stats = await trainStore.channelStats();
+      pre = { inputSize, channels, scale: PIXEL_SCALE, mean: stats.mean, std: stats.std, resize: 'fill' };
+    }
+    setRunEngine(db, runId, engine.backend, engine.device, pre);
+    ev.emit('train.engine', { runId, backend: engine.backend, device: engine.device });
+
+    const net = buildNetwork({ arch: config.model.arch, inputSize, channels, numClasses: classes.length }, config.seed);
+    if (config.mixup.manifold) checkManifoldLayers(net, config.mixup.manifold.layers);
+    const optimizer = new Optimizer(config.optimizer, trainableVariables(net));
+    const streams = runStreams(config.seed);
+    const mixer = createMixer({ config, classes, policy: config.policy, rng: streams.mixup, inputSize });
+    const { checkpointDir, modelDir } = runFolders(services, runId);
+
+    let startEpoch = 0;
+    if (opts.resume && hasCheckpoint(checkpointDir)) {
+      const ck = loadCheckpoint(checkpointDir);
+      restoreWeights(net.model, ck);
+      optimizer.restore(ck.optimizer);
+      const st = ck.state as { shuffle: ReturnType<Rng['getState']>; augment: ReturnType<Rng['getState']>; mixer: PlannerState };
+      streams.shuffle.setState(st.shuffle);
+      streams.augment.setState(st.augment);
+      mixer.setState(st.mixer);
+      startEpoch = ck.epoch;
+    }
+    dropEpochsFrom(db, runId, startEpoch);
+
+    const trainData = new BatchMaker(trainStore, pre, config.augment);
+    const valData = valStore.items.length > 0 ? new BatchMaker(valStore, pre) : null;
+    const batches = Math.ceil(trainData.size / config.batchSize);
+    const totalSteps = (config.epochs - startEpoch) * batches;
+    const t0 = Date.now();
+    let steps = 0;
+    const outcome = await runEpochs(
+      {
+        net,
+        optimizer,
+        optimizerConfig: config.optimizer,
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        numClasses: classes.length,
+        train: trainData,
+        val: valData,
+        mixer,
+        streams,
+        startEpoch,
+      },
+      {
+        shouldStop: () => ev.cancelled(),
+        onBatch: (p) => {
+          steps += 1;
+          const rate = (Date.now() - t0) / 1000 / steps;
+          ev.emit('train.progress', {
+            runId,
+            phase: 'train',
+            epoch: p.epoch,
+            batch: p.batch,
+            batches: p.batches,
+            done: p.epoch * batches + p.batch,
+            total: config.epochs * batches,
+            etaSeconds: rate * (totalSteps - steps),
+            trainLoss: p.trainLoss,
+            label: `epoch ${p.epoch + 1}/${config.epochs} loss ${p.trainLoss.toFixed(4)}`,
+          });
+        },
+        onEpoch: async (r) => {
+          const row: EpochRow = {
+            epoch: r.epoch,
+            trainLoss: r.trainLoss,
+            valLoss: r.val ? r.val.loss : null,
+            valAccuracy: r.val ? r.val.accuracy : null,
+            ece: r.val ? r.val.ece : null,
+            nll: r.val ? r.val.nll : null,
+            lr: r.lr,
+            mixup: { ...r.schedule, manifold: config.mixup.manifold ? r.mixPoints : undefined },
+            seconds: r.seconds,
+            perClassAccuracy: r.val ? named(r.val.perClassAccuracy, classes) : undefined,
+            confusion: r.val ? r.val.confusion : undefined,
+          };
+          if (!config.mixup.manifold) delete row.mixup.manifold;
+          const audit = mixer.audit(r.epoch);
+          recordEpoch(db, runId, row, audit, { valAccuracy: row.valAccuracy, valLoss: row.valLoss, ece: row.ece, nll: row.nll });
+          mixer.dropAudit(r.epoch);
+          await saveCheckpoint(checkpointDir, net.model, await optimizer.save(), {
+            epoch: r.epoch + 1,
+            state: { shuffle: streams.shuffle.getState(), augment: streams.augment.getState(), mixer: mixer.getState() },
+          });
+          const { perClassAccuracy: _p, confusion: _c, ...epochEvent } = row;
+          ev.emit('train.epoch', { runId, ...epochEvent });
+        },
+      },
+    );
+    if (outcome === 'cancelled') {
+      finishRun(db, runId, 'cancelled');
+      status('cancelled');
+      return 'cancelled';
+    }
+    await saveModel(net.model, modelDir);
+    let testMetrics: TestMetrics | null = null;
+    if (testStore.items.length > 0) {
+      const m = await evaluate(net, new BatchMaker(testStore, pre), 256, classes.length);
+      testMetrics = { count: m.count, accuracy: m.accuracy, loss: m.loss, ece: m.ece, nll: m.nll, perClassAccuracy: named(m.perClassAccuracy, classes), confusion: m.confusion };
+    }
+    finishRun(db, runId, 'completed', { test: testMetrics });
+    status('completed');
+    return 'completed';
+  } catch (err) {
+    const cancelled = err instanceof AppError && err.kind === 'cancelled';
+    finishRun(db, runId, cancelled ? 'cancelled' : 'failed', { error: cancelled ? null : (err as Error).message });
+    status(cancelled ? 'cancelled' : 'failed', cancelled ? {} : { error: (err as Error).message });
+    if (cancelled) return 'cancelled';
+    throw err;
+  } finally {
+    if (hb) clearInterval(hb);
+  }
+}
