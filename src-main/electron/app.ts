@@ -29,6 +29,8 @@ export interface AppOptions {
   /** The home folder (default: MIXUP_STUDIO_HOME or the OS user-data folder, shared with the CLI). */
   home?: string;
   root?: string;
+  /** Quit on SIGINT/SIGTERM (default true; tests that start many apps in one process turn it off). */
+  handleSignals?: boolean;
   /** Called once the services are open (plugs the utilityProcess training transport in). */
   onServices?(services: Services): void;
 }
@@ -101,7 +103,7 @@ export function startApp(electron: ElectronModule, opts: AppOptions): AppHandle 
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => app.quit());
+  if (opts.handleSignals !== false) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => app.quit());
 
   const openWindow = () => {
     if (!services) return;
