@@ -9,6 +9,7 @@ import { policyOps } from './ops/policy';
 import { mixupOps } from './ops/mixup';
 import { configOps } from './ops/config';
 import { runsOps } from './ops/runs';
+import { exportOps } from './ops/export';
 
 const all: Operation[] = [
   ...systemOps,
@@ -17,6 +18,7 @@ const all: Operation[] = [
   ...mixupOps,
   ...configOps,
   ...runsOps,
+  ...exportOps,
 ];
 
 export const operations: ReadonlyMap<string, Operation> = (() => {

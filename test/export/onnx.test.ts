@@ -44,8 +44,8 @@ async function calibrateBatchNorm(model: tf.LayersModel, seed: number, calibrati
     const ws = layer.weights.map((w) => {
       const name = w.originalName ?? w.name;
       s += 1;
-      if (name.endsWith('gamma')) return tf.randomUniform(w.shape, 0.6, 1.4, 'float32', s);
-      if (name.endsWith('beta')) return tf.randomUniform(w.shape, -0.3, 0.3, 'float32', s);
+      if (name.endsWith('gamma')) return tf.randomUniform(w.shape as number[], 0.6, 1.4, 'float32', s);
+      if (name.endsWith('beta')) return tf.randomUniform(w.shape as number[], -0.3, 0.3, 'float32', s);
       if (name.endsWith('moving_mean')) return mean;
       return variance;
     });

@@ -8,6 +8,7 @@ import { register as config } from './config';
 import { register as serve } from './serve';
 import { register as train } from './train';
 import { register as runs } from './runs';
+import { register as exportCommands } from './export';
 
 /** Every feature's command registration, in the order `--help` lists them. */
 export const registrations: Array<(program: Command, cli: CliRuntime) => void> = [
@@ -19,4 +20,5 @@ export const registrations: Array<(program: Command, cli: CliRuntime) => void> =
   serve,
   train,
   runs,
+  exportCommands,
 ];

@@ -1,0 +1,191 @@
+/**
+ * `runs:export`: writes a trained run as a folder other tools can use (CLI.md "Compare, export, predict"):
+ * `tfjs/model.json` + `tfjs/weights.bin`, `model.onnx`, `labels.json`, `config.json`, `report.html`.
+ * The folder is written under a temporary name next to DIR and renamed into place at the end, so a failed or
+ * cancelled export leaves nothing half-written. DIR must not exist or be an empty folder.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { AppError, throwIfCancelled } from '../api/errors';
+import type { Services } from '../core/services';
+import { APP_VERSION } from '../core/version';
+import type { RunInfo } from '../training/runs-repository';
+import { fileListHash, type ExportPreprocessing, type ExportProvenance } from './config-file';
+
+export const EXPORT_FORMATS = ['tfjs', 'onnx'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportResult {
+  out: string;
+  run: number;
+  formats: ExportFormat[];
+  files: { path: string; bytes: number }[];
+  warnings: string[];
+}
+
+/** Throws unless `out` is absent or an empty folder. */
+export function checkOutDir(out: string, flag = '--out'): void {
+  if (!existsSync(out)) return;
+  const st = statSync(out);
+  if (!st.isDirectory()) throw new AppError('conflict', `${flag} ${out}: exists and is not a folder`);
+  const entries = readdirSync(out);
+  if (entries.length > 0) {
+    throw new AppError('conflict', `${flag} ${out}: folder is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. '${entries[0]}'); choose a new or empty folder`);
+  }
+}
+
+/**
+ * Writes into a fresh sibling temp folder via `write`, then moves it to `out`; the temp folder is removed
+ * on failure. Returns the files written (paths relative to out, sorted).
+ */
+export async function writeFolderAtomically(out: string, write: (dir: string) => Promise<void>): Promise<{ path: string; bytes: number }[]> {
+  const target = resolve(out);
+  checkOutDir(target);
+  const parent = dirname(target);
+  try {
+    mkdirSync(parent, { recursive: true });
+  } catch (err) {
+    throw new AppError('io', `cannot create ${parent}: ${(err as Error).message}`);
+  }
+  const tmp = join(parent, `.${basename(target)}.partial-${process.pid}-${Date.now()}`);
+  mkdirSync(tmp);
+  try {
+    await write(tmp);
+    checkOutDir(target);
+    if (existsSync(target)) rmdirSync(target);
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  const files: { path: string; bytes: number }[] = [];
+  const walk = (dir: string, rel: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p, r);
+      else files.push({ path: r, bytes: st.size });
+    }
+  };
+  walk(target, '');
+  return files;
+}
+
+/** The resolved run config as exported: model size/channels and the dataset reference filled in. */
+export function exportedRunConfig(run: RunInfo): Record<string, unknown> {
+  const config = structuredClone(run.config) as Record<string, any>;
+  const pre = run.preprocessing;
+  if (pre && config.model && typeof config.model === 'object') {
+    config.model.inputSize ??= pre.inputSize;
+    config.model.channels ??= pre.channels;
+  }
+  config.dataset = {
+    ...(config.dataset && typeof config.dataset === 'object' ? config.dataset : {}),
+    name: run.datasetName,
+    ...(run.datasetId !== null ? { id: run.datasetId } : {}),
+    ...(run.datasetFingerprint ? { fingerprint: run.datasetFingerprint } : {}),
+  };
+  return config;
+}
+
+export async function exportRun(
+  services: Services,
+  input: { run: number; out: string; formats: ExportFormat[] },
+  opts: { signal?: AbortSignal; onProgress?(done: number, total: number, label: string): void } = {},
+): Promise<ExportResult> {
+  const { getRun } = await import('../training/runs-repository');
+  const run = getRun(services.db, input.run);
+  const formats = [...new Set(input.formats)].sort((a, b) => EXPORT_FORMATS.indexOf(a) - EXPORT_FORMATS.indexOf(b));
+  if (formats.length === 0) throw new AppError('input', '--format: name at least one of tfjs, onnx');
+  if (!run.modelDir || !existsSync(join(run.modelDir, 'model.json'))) {
+    throw new AppError('not-found', `run ${run.id} has no trained model to export (status ${run.status}${run.error ? `: ${run.error}` : ''})`);
+  }
+  if (!run.preprocessing) throw new AppError('corrupt', `run ${run.id} has no recorded preprocessing; it cannot be exported`);
+  checkOutDir(resolve(input.out));
+  const warnings: string[] = [];
+  if (run.status !== 'completed') warnings.push(`run ${run.id} is ${run.status}: exporting the weights of its last finished epoch`);
+
+  // The file list the run trained on: hashed only while the dataset still has the run's fingerprint.
+  let listHash: string | null = null;
+  let fileCount: number | null = null;
+  if (run.datasetId !== null) {
+    const repo = await import('../datasets/repository');
+    const ds = repo.findDataset(services.db, run.datasetId);
+    if (ds) {
+      const now = repo.datasetFingerprint(services.db, ds.id);
+      if (run.datasetFingerprint && now !== run.datasetFingerprint) {
+        warnings.push(`dataset '${ds.name}' changed since run ${run.id} (fingerprint differs): fileListHash left out`);
+      } else {
+        const files = repo.listUsableImages(services.db, ds.id);
+        listHash = fileListHash(files);
+        fileCount = files.length;
+      }
+    } else warnings.push(`dataset of run ${run.id} no longer exists: fileListHash left out`);
+  }
+
+  const exportedAt = new Date().toISOString();
+  const preprocessing: ExportPreprocessing = { ...run.preprocessing, onnxLayout: 'NHWC' };
+  const config = exportedRunConfig(run);
+  const provenance: ExportProvenance = {
+    format: 'mixup-studio.export',
+    version: 1,
+    run: run.id,
+    status: run.status,
+    dataset: run.datasetName,
+    backend: run.backend,
+    device: run.device,
+    createdAt: run.createdAt,
+    finishedAt: run.finishedAt,
+    exportedAt,
+    appVersion: APP_VERSION,
+    datasetFingerprint: run.datasetFingerprint,
+    fileListHash: listHash,
+    fileCount,
+    labels: run.classes,
+    metrics: run.metrics,
+  };
+
+  const total = 2 + formats.length;
+  let done = 0;
+  const step = (label: string) => {
+    throwIfCancelled(opts.signal, 'export');
+    opts.onProgress?.(done++, total, label);
+  };
+
+  const files = await writeFolderAtomically(input.out, async (dir) => {
+    step('loading model');
+    const { loadModel, saveModel } = await import('../training/checkpoint');
+    const model = await loadModel(run.modelDir!);
+    try {
+      const outputs = model.outputs[0]!.shape;
+      if (outputs[outputs.length - 1] !== run.classes.length) {
+        throw new AppError('corrupt', `run ${run.id}: the model has ${outputs[outputs.length - 1]} outputs but the run has ${run.classes.length} classes`);
+      }
+      if (formats.includes('tfjs')) {
+        step('writing tfjs model');
+        await saveModel(model, join(dir, 'tfjs'));
+      }
+      if (formats.includes('onnx')) {
+        step('converting to ONNX');
+        const { exportOnnx } = await import('./onnx/convert');
+        const bytes = exportOnnx(model, {
+          producerVersion: APP_VERSION,
+          docString: `MixUp Studio run ${run.id} (${run.datasetName}); input NHWC float32 preprocessed as in config.json`,
+          metadata: { labels: JSON.stringify(run.classes), preprocessing: JSON.stringify(preprocessing), run: String(run.id) },
+        });
+        writeFileSync(join(dir, 'model.onnx'), bytes);
+      }
+    } finally {
+      model.dispose();
+    }
+    step('writing config and report');
+    writeFileSync(join(dir, 'labels.json'), `${JSON.stringify(run.classes, null, 2)}\n`);
+    writeFileSync(join(dir, 'config.json'), `${JSON.stringify({ ...config, preprocessing, provenance }, null, 2)}\n`);
+    const { renderReport } = await import('./report');
+    writeFileSync(join(dir, 'report.html'), renderReport({ run, config, preprocessing, exportedAt, appVersion: APP_VERSION, formats }));
+    throwIfCancelled(opts.signal, 'export');
+  });
+  opts.onProgress?.(total, total, 'done');
+  return { out: resolve(input.out), run: run.id, formats, files, warnings };
+}

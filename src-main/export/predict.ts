@@ -1,0 +1,154 @@
+/**
+ * `models:predict`: classifies image files with an exported model folder (`export RUN --out DIR`), using
+ * only what the folder holds: `tfjs/model.json` + weights, `labels.json` and `config.json`'s
+ * `preprocessing`. Images are decoded exactly as training decodes them (the same sharp pipeline: fill
+ * resize to inputSize, grey or sRGB), then `x = (pixel * scale - mean[c]) / std[c]`.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AppError, throwIfCancelled } from '../api/errors';
+import type { ExportPreprocessing } from './config-file';
+
+export interface Prediction {
+  image: string;
+  top: { label: string; probability: number }[];
+}
+
+export interface ModelFolder {
+  dir: string;
+  labels: string[];
+  preprocessing: ExportPreprocessing;
+}
+
+function readJson(file: string, what: string): unknown {
+  if (!existsSync(file)) throw new AppError('not-found', `${file}: missing (${what}); is this a folder written by \`mixup-studio export\`?`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new AppError('corrupt', `${file}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** Reads and checks labels.json and config.json's preprocessing of an export folder. */
+export function readModelFolder(dir: string): ModelFolder {
+  const root = resolve(dir);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new AppError('not-found', `MODEL_DIR ${root}: no such folder`);
+  const labels = readJson(join(root, 'labels.json'), 'the class names');
+  if (!Array.isArray(labels) || labels.length < 2 || !labels.every((l) => typeof l === 'string')) {
+    throw new AppError('corrupt', `${join(root, 'labels.json')}: expected a JSON array of at least 2 class names`);
+  }
+  const config = readJson(join(root, 'config.json'), 'the run config and preprocessing') as { preprocessing?: Partial<ExportPreprocessing> };
+  const p = config?.preprocessing;
+  const file = join(root, 'config.json');
+  if (!p || typeof p !== 'object') throw new AppError('corrupt', `${file}: no "preprocessing" section`);
+  const size = p.inputSize;
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) {
+    throw new AppError('corrupt', `${file}: preprocessing.inputSize must be [height, width], got ${JSON.stringify(size)}`);
+  }
+  if (p.channels !== 1 && p.channels !== 3) throw new AppError('corrupt', `${file}: preprocessing.channels must be 1 or 3, got ${JSON.stringify(p.channels)}`);
+  const perChannel = (v: unknown, name: string): number[] => {
+    if (!Array.isArray(v) || !(v.length === p.channels || v.length === 1) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new AppError('corrupt', `${file}: preprocessing.${name} must list one number per channel, got ${JSON.stringify(v)}`);
+    }
+    return v.length === p.channels ? v : new Array<number>(p.channels!).fill(v[0]);
+  };
+  const std = perChannel(p.std, 'std');
+  if (std.some((s) => s === 0)) throw new AppError('corrupt', `${file}: preprocessing.std must not be 0`);
+  if (typeof p.scale !== 'number' || !Number.isFinite(p.scale)) throw new AppError('corrupt', `${file}: preprocessing.scale must be a number`);
+  return {
+    dir: root,
+    labels: labels as string[],
+    preprocessing: {
+      inputSize: [size[0], size[1]],
+      channels: p.channels,
+      scale: p.scale,
+      mean: perChannel(p.mean, 'mean'),
+      std,
+      resize: 'fill',
+      onnxLayout: p.onnxLayout ?? 'NHWC',
+    },
+  };
+}
+
+/** Decodes and normalises one image file as training does; the error names the file. */
+export async function preprocessImage(file: string, p: ExportPreprocessing): Promise<Float32Array> {
+  const abs = resolve(file);
+  if (!existsSync(abs)) throw new AppError('not-found', `IMAGE ${file}: no such file`);
+  const { decodeImage } = await import('../training/data');
+  let px: Uint8Array;
+  try {
+    px = await decodeImage(abs, p.inputSize, p.channels);
+  } catch (err) {
+    throw new AppError('input', `IMAGE ${file}: cannot be read as an image (${(err as Error).message.replace(/\s+/g, ' ').trim()})`);
+  }
+  const c = p.channels;
+  const out = new Float32Array(px.length);
+  for (let i = 0; i < px.length; i++) {
+    const k = i % c;
+    out[i] = (px[i]! * p.scale - p.mean[k]!) / p.std[k]!;
+  }
+  return out;
+}
+
+/** Indices of the k largest values, largest first (ties: lower index first). */
+export function topK(probs: ArrayLike<number>, k: number): number[] {
+  return Array.from({ length: probs.length }, (_, i) => i)
+    .sort((a, b) => probs[b]! - probs[a]! || a - b)
+    .slice(0, Math.max(1, Math.min(k, probs.length)));
+}
+
+export async function predictImages(
+  modelDir: string,
+  images: string[],
+  opts: { top?: number; signal?: AbortSignal; backend?: string } = {},
+): Promise<Prediction[]> {
+  if (images.length === 0) throw new AppError('input', 'IMAGE: name at least one image file');
+  const folder = readModelFolder(modelDir);
+  const tfjsDir = join(folder.dir, 'tfjs');
+  if (!existsSync(join(tfjsDir, 'model.json'))) {
+    throw new AppError('not-found', `${join(tfjsDir, 'model.json')}: missing; export the run with --format tfjs to predict with it`);
+  }
+  // Read every image first, so a bad one is reported before any model work.
+  const inputs: Float32Array[] = [];
+  for (const img of images) {
+    throwIfCancelled(opts.signal, 'predict');
+    inputs.push(await preprocessImage(img, folder.preprocessing));
+  }
+  const { initEngine, loadTf } = await import('../training/engine/index');
+  await initEngine(opts.backend ? { backend: opts.backend as never } : {});
+  const tf = loadTf();
+  const { loadModel } = await import('../training/checkpoint');
+  const model = await loadModel(tfjsDir);
+  try {
+    const [h, w] = folder.preprocessing.inputSize;
+    const c = folder.preprocessing.channels;
+    const inShape = model.inputs[0]!.shape;
+    if (inShape[1] !== h || inShape[2] !== w || inShape[3] !== c) {
+      throw new AppError('corrupt', `${folder.dir}: the model takes [${inShape.slice(1).join(', ')}] inputs but config.json's preprocessing says [${h}, ${w}, ${c}]`);
+    }
+    const results: Prediction[] = [];
+    const per = h * w * c;
+    const chunk = 64;
+    for (let start = 0; start < inputs.length; start += chunk) {
+      throwIfCancelled(opts.signal, 'predict');
+      const n = Math.min(chunk, inputs.length - start);
+      const batch = new Float32Array(n * per);
+      for (let i = 0; i < n; i++) batch.set(inputs[start + i]!, i * per);
+      const probs = tf.tidy(() => (model.predict(tf.tensor4d(batch, [n, h, w, c])) as import('@tensorflow/tfjs').Tensor).dataSync() as Float32Array);
+      const classes = probs.length / n;
+      if (classes !== folder.labels.length) {
+        throw new AppError('corrupt', `${folder.dir}: the model outputs ${classes} classes but labels.json names ${folder.labels.length}`);
+      }
+      for (let i = 0; i < n; i++) {
+        const row = probs.subarray(i * classes, (i + 1) * classes);
+        results.push({
+          image: images[start + i]!,
+          top: topK(row, opts.top ?? 3).map((k) => ({ label: folder.labels[k]!, probability: row[k]! })),
+        });
+      }
+    }
+    return results;
+  } finally {
+    model.dispose();
+  }
+}
