@@ -290,7 +290,13 @@ function parseTiff(b: Buffer): Dims {
       return out;
     };
     const tags = new Map<number, number>();
-    for (let i = 0; i < count; i++) tags.set(u16(ifd + 2 + i * 12), i);
+    for (let i = 0; i < count; i++) {
+      const e = ifd + 2 + i * 12;
+      tags.set(u16(e), i);
+      // Every out-of-line tag value must lie inside the file.
+      const total = (TYPE_SIZE[u16(e + 2)] ?? 1) * u32(e + 4);
+      if (total > 4 && u32(e + 8) + total > n) bad(`truncated: tag ${u16(e)} data runs past the end of the file`);
+    }
     const tag = (t: number) => (tags.has(t) ? values(tags.get(t)!) : undefined);
     const width = tag(256)?.[0] ?? 0;
     const height = tag(257)?.[0] ?? 0;
