@@ -125,15 +125,28 @@ export function startApp(electron: ElectronModule, opts: AppOptions): AppHandle 
     });
   };
 
+  const fail = (err: unknown) => {
+    dialog.showErrorBox(`${APP_NAME} cannot start`, toErrorEnvelope(err).message);
+    services?.close();
+    services = undefined;
+    app.exit(1);
+  };
+
   const ready = app.whenReady().then(() => {
     try {
       services = openServices({ home: opts.home ?? env.MIXUP_STUDIO_HOME ?? defaultHome(env) });
     } catch (err) {
-      dialog.showErrorBox(`${APP_NAME} cannot start`, toErrorEnvelope(err).message);
-      app.exit(1);
-      return;
+      return fail(err);
     }
-    opts.onServices?.(services);
+    try {
+      launch(services);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+  const launch = (opened: Services) => {
+    opts.onServices?.(opened);
     const rendererDir = devUrl ? join(root, 'out', 'renderer') : builtRendererDir(root);
     installAppProtocol(protocol, { rendererDir, services: () => services!, resolveMedia: opts.resolveMedia });
     registerIpc({
@@ -158,7 +171,7 @@ export function startApp(electron: ElectronModule, opts: AppOptions): AppHandle 
     app.on('activate', () => {
       if (!win) openWindow();
     });
-  });
+  };
 
   return { primary: true, calls, ready, window: () => win, services: () => services, quit };
 }

@@ -356,6 +356,16 @@ describe('Electron main process (with a fake electron module)', () => {
     expect(fake.windows).toHaveLength(0);
   });
 
+  it('says the page is not built (and exits, database closed) when out/renderer is missing', async () => {
+    const fake = makeFakeElectron();
+    const handle = startApp(fake as unknown as ElectronModule, { operations, resolveMedia, home: tempFolder('mixup-app-home-'), root: tempFolder('mixup-empty-root-'), env: {}, handleSignals: false });
+    fake.ready();
+    await handle.ready;
+    expect(fake.dialog.errorBoxes[0]![1]).toMatch(/the page is not built: .*index\.html is missing; run `npm run build`/);
+    expect(fake.app.exitCode).toBe(1);
+    expect(handle.services()).toBeUndefined();
+  });
+
   it('trusts the electron-vite dev server only in development, and adds the CSP header to its pages', async () => {
     const { fake, win, invoke } = await start({ env: { ELECTRON_RENDERER_URL: 'http://localhost:5173' } });
     expect(win.loaded).toEqual(['http://localhost:5173/']);
