@@ -1,0 +1,151 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invokeOperation } from '../../src-main/api/contract';
+import { operations } from '../../src-main/api/operations';
+import { runCli } from '../helpers/cli';
+import { tempDir, tempServices, testContext } from '../helpers/temp';
+// @ts-expect-error plain JS fixture builder
+import { buildClassTree } from '../fixtures/dataset-trees.mjs';
+
+let base: { dir: string; cleanup(): void };
+let root: string;
+let goodCount: number;
+const cleanups: (() => void)[] = [];
+
+beforeAll(async () => {
+  base = tempDir('mixup-cli-');
+  const t = await buildClassTree(base.dir, { perClass: 3 });
+  root = t.root;
+  goodCount = t.good.length;
+});
+afterAll(() => {
+  cleanups.forEach((f) => f());
+  base.cleanup();
+});
+
+describe('mixup-studio index / datasets / dataset / verify (CLI.md shapes)', () => {
+  it('index --json prints exactly the CLI.md document; rescan counts; datasets, show, exclude, include, verify', async () => {
+    const home = join(base.dir, 'home');
+    const r = await runCli(['--json', 'index', root, '--name', 'fx', '--val-fraction', '0.25', '--seed', '3'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = r.json();
+    for (const key of ['dataset', 'images', 'classes', 'corrupt', 'skipped', 'duplicates', 'added', 'removed', 'changed', 'unchanged', 'seconds']) {
+      expect(doc, key).toHaveProperty(key);
+    }
+    expect(Object.keys(doc.dataset).sort()).toEqual(['id', 'name', 'root']);
+    expect(doc.dataset.name).toBe('fx');
+    expect(doc.images).toBe(goodCount);
+    expect(doc.classes[0]).toEqual({ name: 'bag', count: expect.any(Number), splits: expect.any(Object) });
+    expect(doc.corrupt[0]).toEqual({ path: expect.any(String), reason: expect.any(String) });
+    expect(doc.skipped[0]).toEqual({ path: expect.any(String), reason: expect.any(String) });
+    expect(doc.duplicates[0]).toMatchObject({ hash: expect.any(String), paths: expect.any(Array), classes: ['t-shirt', 'trouser'] });
+    expect(doc.added).toBe(goodCount + doc.corrupt.length);
+    expect(typeof doc.seconds).toBe('number');
+
+    const again = (await runCli(['--json', 'index', root, '--name', 'fx', '--val-fraction', '0.25', '--seed', '3'], { home })).json();
+    expect([again.added, again.removed, again.changed, again.unchanged]).toEqual([0, 0, 0, doc.added]);
+
+    const list = (await runCli(['--json', 'datasets'], { home })).json();
+    expect(list).toEqual([
+      expect.objectContaining({ id: doc.dataset.id, name: 'fx', root: doc.dataset.root, images: goodCount, classes: doc.classes.length, corrupt: doc.corrupt.length, verified: false }),
+    ]);
+    for (const k of ['createdAt', 'updatedAt']) expect(list[0][k]).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+    const ex = await runCli(['--json', 'dataset', 'exclude', 'fx', 't-shirt/dup-b.png', '--reason', 'label conflict: it is a trouser'], { home });
+    expect(ex.json()).toEqual({ changed: 1 });
+    const human = await runCli(['dataset', 'show', String(doc.dataset.id)], { home });
+    expect(human.stdout).toMatch(/excluded \(1\):\n  t-shirt\/dup-b\.png: label conflict/);
+  });
+
+  it('index --verify runs both passes; errors exit non-zero with one stderr line naming the culprit', async () => {
+    const home = join(base.dir, 'home2');
+    const r = await runCli(['--json', 'index', root, '--verify'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = r.json();
+    expect(doc.verify).toEqual({ verified: goodCount, corrupt: [], seconds: expect.any(Number) });
+    expect(doc.dataset.name).toBe('tree');
+
+    const missing = await runCli(['--json', 'dataset', 'show', 'nope'], { home });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/no dataset 'nope'/);
+    const noDir = await runCli(['index', join(base.dir, 'no-such-dir')], { home });
+    expect(noDir.code).not.toBe(0);
+    expect(noDir.stderr).toMatch(/no-such-dir does not exist/);
+  });
+});
+
+describe('datasets:images (gallery paging)', () => {
+  it('exclude/include by path: excluded images leave the counts and resolve a duplicate conflict; unknown paths are named', async () => {
+    const s = tempServices();
+    cleanups.push(s.cleanup);
+    const { ctx } = testContext(s);
+    const op = (name: string, input: object) => invokeOperation(operations, name, input, ctx) as Promise<any>;
+    const idx = await op('datasets:index', { root });
+    const ex = await op('datasets:exclude', { dataset: 'tree', paths: ['t-shirt/dup-b.png', join(root, 'bag/fm-0.png')], reason: 'conflict' });
+    expect(ex).toEqual({ changed: 2 });
+    const shown = await op('datasets:show', { dataset: idx.dataset.id });
+    expect(shown.images).toBe(idx.images - 2);
+    expect(shown.excluded.map((e: any) => e.path)).toEqual(['bag/fm-0.png', 't-shirt/dup-b.png']);
+    expect(shown.duplicates).toEqual([]);
+    expect(await op('datasets:include', { dataset: 'tree', paths: ['bag/fm-0.png'] })).toEqual({ changed: 1 });
+    expect((await op('datasets:show', { dataset: 'tree' })).images).toBe(idx.images - 1);
+    await expect(op('datasets:exclude', { dataset: 'tree', paths: ['bag/none.png'], reason: 'x' })).rejects.toThrow(/not in the dataset: bag\/none\.png/);
+    await expect(op('datasets:exclude', { dataset: 'tree', paths: ['bag/fm-1.png'], reason: ' ' })).rejects.toThrow(/reason/);
+    await expect(op('datasets:index', { root, valFraction: 2 })).rejects.toThrow(/valFraction/);
+  });
+
+  it('pages by offset in id order, filters by class/split/status, and counts the total', async () => {
+    const s = tempServices();
+    cleanups.push(s.cleanup);
+    const { ctx } = testContext(s);
+    const idx: any = await invokeOperation(operations, 'datasets:index', { root }, ctx);
+    const page = (input: object) => invokeOperation(operations, 'datasets:images', { dataset: idx.dataset.id, ...input }, ctx) as Promise<any>;
+    const all = await page({ offset: 0, limit: 1000 });
+    expect(all.total).toBe(idx.images + idx.corrupt.length);
+    const ids = all.items.map((i: any) => i.id);
+    expect(ids).toEqual([...ids].sort((a: number, b: number) => a - b));
+    const p2 = await page({ offset: 5, limit: 5 });
+    expect(p2.items.map((i: any) => i.id)).toEqual(ids.slice(5, 10));
+    const bag = await page({ class: 'bag', offset: 0, limit: 1000 });
+    expect(bag.items.every((i: any) => i.class === 'bag')).toBe(true);
+    expect(bag.total).toBe(bag.items.length);
+    const corrupt = await page({ status: 'corrupt', offset: 0, limit: 1000 });
+    expect(corrupt.total).toBe(idx.corrupt.length);
+    expect(corrupt.items[0]).toMatchObject({ status: 'corrupt', reason: expect.any(String), excludedReason: null });
+    const val = await page({ split: 'val', offset: 0, limit: 1000 });
+    expect(val.items.every((i: any) => i.split === 'val')).toBe(true);
+    await expect(page({ class: 'zebra', offset: 0, limit: 10 })).rejects.toThrow(/no class 'zebra'/);
+  });
+
+  it('serves a deep page of a 100,000-image dataset from indexes, fast', async () => {
+    const s = tempServices();
+    cleanups.push(s.cleanup);
+    const db = s.db;
+    const ds = Number(db.prepare("INSERT INTO datasets (name, root, scan_state) VALUES ('big', '/big', 'complete')").run().lastInsertRowid);
+    for (let c = 0; c < 10; c++) db.prepare('INSERT INTO classes (dataset_id, name) VALUES (?, ?)').run(ds, `c${c}`);
+    const first = db.prepare('SELECT MIN(id) FROM classes WHERE dataset_id = ?').pluck().get(ds) as number;
+    db.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999)
+       INSERT INTO images (dataset_id, rel_path, class_id, split, split_source, bytes, mtime_ms, hash, format, width, height, channels)
+       SELECT ?, printf('c%d/%07d.png', i % 10, i), ? + (i % 10), CASE WHEN i % 3 = 0 THEN 'val' ELSE 'train' END, 'auto', 100, 1, printf('%040d', i), 'png', 28, 28, 1 FROM n`,
+    ).run(ds, first);
+    const { ctx } = testContext(s);
+    const t0 = performance.now();
+    const deep: any = await invokeOperation(operations, 'datasets:images', { dataset: 'big', offset: 99000, limit: 100 }, ctx);
+    const ms = performance.now() - t0;
+    expect(deep.total).toBe(100000);
+    expect(deep.items).toHaveLength(100);
+    const classPage: any = await invokeOperation(operations, 'datasets:images', { dataset: 'big', class: 'c3', split: 'val', offset: 3000, limit: 50 }, ctx);
+    expect(classPage.total).toBe(db.prepare("SELECT COUNT(*) FROM images WHERE class_id = ? AND split = 'val'").pluck().get(first + 3));
+    expect(classPage.items).toHaveLength(50);
+    expect(classPage.items.every((i: any) => i.class === 'c3' && i.split === 'val')).toBe(true);
+    // Generous bound on a shared 2-core machine; the plan below is the real guarantee.
+    expect(ms).toBeLessThan(1500);
+    const plan = (db.prepare('EXPLAIN QUERY PLAN SELECT id FROM images WHERE dataset_id = ? ORDER BY id LIMIT 100 OFFSET 99000').all(ds) as any[])
+      .map((r) => r.detail)
+      .join(' | ');
+    expect(plan).toMatch(/COVERING INDEX images_by_dataset/);
+  });
+});
