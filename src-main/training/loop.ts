@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../api/errors';
-import type { Mixer } from '../mixup/mixer';
+import type { Mixer, MixPlan } from '../mixup/mixer';
 import type { Rng } from '../mixup/rng';
 import { BatchMaker, type Batch } from './data';
 import { evaluateProbabilities, type EvalMetrics } from './metrics';
@@ -93,6 +93,20 @@ export function trainableVariables(net: Network): tf.Variable[] {
 }
 
 /**
+ * Manifold MixUp on hidden features h [n, ...]. The mixer's blend is linear in h with per-sample weights,
+ * so it equals M·h with M = the mixer applied to the n×n identity (row i: (1−β_i)·e_i + β_i·e_partner(i)).
+ * Applying it as a matrix product keeps the mixer's exact semantics while the backward pass needs only a
+ * matmul: the direct form's `gather` gradient (UnsortedSegmentSum) has no wasm kernel.
+ */
+export function mixFeatures(mixer: Mixer, plan: MixPlan, h: tf.Tensor): tf.Tensor {
+  const n = h.shape[0];
+  const m = tf.tidy(() => mixer.applyToFeatures(plan, tf.eye(n)));
+  const out = tf.reshape(tf.matMul(m as tf.Tensor2D, tf.reshape(h, [n, -1])), h.shape);
+  m.dispose();
+  return out;
+}
+
+/**
  * One optimisation step on a batch; returns the batch loss (one scalar read).
  */
 export function trainStep(
@@ -115,7 +129,7 @@ export function trainStep(
     const { value, grads } = tf.variableGrads(() => {
       let t: tf.Tensor = mixK === 0 ? mixer.applyToInputs(plan, xs) : xs;
       net.blocks.forEach((run, k) => {
-        if (k === mixK && k > 0) t = mixer.applyToFeatures(plan, t);
+        if (k === mixK && k > 0) t = mixFeatures(mixer, plan, t);
         t = run(t, true);
       });
       return softCrossEntropy(t as tf.Tensor2D, targets);
@@ -178,6 +192,9 @@ export async function runEpochs(s: LoopSetup, hooks: LoopHooks): Promise<'comple
     let seen = 0;
     const mixPoints: Record<string, number> = {};
     for (let b = 0; b < batches; b++) {
+      // Let the event loop run (IPC cancel messages, signals, heartbeats): in-memory batches resolve as
+      // microtasks, which alone would never give it a turn.
+      await new Promise<void>((r) => setImmediate(r));
       if (hooks.shouldStop?.()) return 'cancelled';
       const batch: Batch = await next!;
       // Prefetch: the next batch is assembled (and read from the disk cache) while this one trains.

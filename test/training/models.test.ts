@@ -60,3 +60,24 @@ describe('model zoo', () => {
     expect(() => buildModel({ arch: 'mobilenetv2', inputSize: [8, 8], channels: 3, numClasses: 10 }, 1)).toThrow(/model\.inputSize/);
   });
 });
+
+describe('manifold mixing as a matrix product', () => {
+  it('equals the mixer applied directly to the features, and has gradients on wasm', async () => {
+    const { resolveRunConfig } = await import('../../src-main/config/run-config');
+    const { createMixer } = await import('../../src-main/mixup/mixer');
+    const { Rng } = await import('../../src-main/mixup/rng');
+    const { mixFeatures } = await import('../../src-main/training/loop');
+    const config = resolveRunConfig({ model: { inputSize: [8, 8] }, mixup: { alpha: 0.5, mode: 'elem', manifold: { layers: ['conv1'], includeInput: false } } });
+    const mixer = createMixer({ config, classes: ['a', 'b', 'c'], policy: { pairs: [{ a: 'a', b: 'b', weight: 0 }] }, rng: new Rng(2) });
+    const labels = [0, 1, 2, 0, 1, 2];
+    const plan = mixer.planBatch(labels, 0);
+    expect(plan.mixAt).toBe('conv1');
+    const h = tf.randomNormal([6, 3, 3, 4], 0, 1, 'float32', 9);
+    const direct = mixer.applyToFeatures(plan, h);
+    const viaMatrix = mixFeatures(mixer, plan, h);
+    expect(tf.max(tf.abs(tf.sub(direct, viaMatrix))).arraySync()).toBeLessThan(1e-5);
+    const v = tf.variable(h);
+    const g = tf.grad((x: tf.Tensor) => tf.sum(mixFeatures(mixer, plan, x)))(v);
+    expect(g.shape).toEqual(h.shape);
+  });
+});

@@ -1,0 +1,55 @@
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { invokeOperation } from '../../src-main/api/contract';
+import { operations } from '../../src-main/api/operations';
+import type { Services } from '../../src-main/core/services';
+
+export const SAMPLE = resolve(__dirname, '..', '..', 'resources', 'sample', 'fashion-mnist');
+
+/** Copies `perClass` images of every sample class into `dir` (class folders), in file order. */
+export function sampleSubset(dir: string, perClass: number): string {
+  for (const c of readdirSync(SAMPLE).sort()) {
+    mkdirSync(join(dir, c), { recursive: true });
+    for (const f of readdirSync(join(SAMPLE, c)).sort().slice(0, perClass)) copyFileSync(join(SAMPLE, c, f), join(dir, c, f));
+  }
+  return dir;
+}
+
+export interface Called {
+  events: { topic: string; data: any }[];
+  controller: AbortController;
+}
+
+/** Calls an operation in-process, as the CLI/IPC do, collecting its events. */
+export async function call<T = any>(
+  services: Services,
+  name: string,
+  input: unknown,
+  onEvent?: (topic: string, data: any, c: Called) => void,
+): Promise<T & { __events: Called['events'] }> {
+  const c: Called = { events: [], controller: new AbortController() };
+  const out = (await invokeOperation(operations, name, input, {
+    services,
+    signal: c.controller.signal,
+    emit: (topic, data) => {
+      c.events.push({ topic, data });
+      onEvent?.(topic, data, c);
+    },
+  })) as T & { __events: Called['events'] };
+  if (out && typeof out === 'object') Object.defineProperty(out, '__events', { value: c.events, enumerable: false });
+  return out;
+}
+
+export const baseConfig = {
+  seed: 5,
+  epochs: 4,
+  batchSize: 32,
+  model: { arch: 'cnn-small', inputSize: [12, 12], channels: 1 },
+  optimizer: { name: 'adam', lr: 0.003 },
+  mixup: { alpha: 0.2, offEpoch: 3 },
+};
+
+/** The per-epoch numbers two runs must share exactly (seconds excluded). */
+export function epochNumbers(epochs: any[]) {
+  return epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAccuracy: e.valAccuracy, ece: e.ece, nll: e.nll, lr: e.lr, mixup: e.mixup }));
+}
