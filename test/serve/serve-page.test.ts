@@ -3,10 +3,12 @@
  * Chromium (headless, driven by playwright-core): no console errors (CSP, assets, socket all clean), the
  * token leaves the address bar, and the page's own requests carry it.
  */
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invokeOperation } from '../../src-main/api/contract';
 import { operations } from '../../src-main/api/operations';
 import { startServer, type RunningServer } from '../../src-main/serve/server';
 import { tempServices } from '../helpers/temp';
@@ -18,10 +20,19 @@ describe('the served page in Chromium', () => {
   let services: ReturnType<typeof tempServices>;
   let server: RunningServer;
   let browser: Browser;
+  let data: string;
 
   beforeAll(async () => {
     if (!existsSync(join(built, 'index.html'))) throw new Error(`${built}/index.html is missing: run \`npm run build\` first`);
     services = tempServices();
+    // A real dataset in the home: three sample classes, indexed through the contract.
+    data = mkdtempSync(join(tmpdir(), 'mixup-page-data-'));
+    for (const cls of ['bag', 'coat', 'sandal']) {
+      const src = join(root, 'resources', 'sample', 'fashion-mnist', cls);
+      mkdirSync(join(data, cls));
+      for (const f of readdirSync(src).slice(0, 4)) cpSync(join(src, f), join(data, cls, f));
+    }
+    await invokeOperation(operations, 'datasets:index', { root: data, name: 'tiny-fashion' }, { services, emit: () => undefined, signal: new AbortController().signal });
     const { resolveMedia } = await import('../../src-main/datasets/media');
     server = await startServer({ services, operations, rendererDir: built, port: 0, resolveMedia });
     browser = await chromium.launch({
@@ -34,9 +45,10 @@ describe('the served page in Chromium', () => {
     await browser?.close();
     await server?.close();
     services?.cleanup();
+    if (data) rmSync(data, { recursive: true, force: true });
   });
 
-  it('loads with no console errors, no failed requests, the token stripped from the address bar, and the title "MixUp Studio"', async () => {
+  it('loads with no console errors, no failed requests, lists the home\'s datasets by name, strips the token from the address bar', async () => {
     const page = await browser.newPage();
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -48,7 +60,8 @@ describe('the served page in Chromium', () => {
       if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`);
     });
     await page.goto(server.url, { waitUntil: 'networkidle' });
-    await page.waitForTimeout(500);
+    await page.getByText('tiny-fashion').first().waitFor({ timeout: 15_000 });
+    await page.waitForTimeout(300);
     expect(problems).toEqual([]);
     expect(await page.title()).toContain('MixUp Studio');
     expect(page.url()).not.toContain('token=');
