@@ -69,3 +69,15 @@ export function fileListHash(files: { relPath: string; className: string; split:
   for (const r of rows) h.update(r);
   return h.digest('hex');
 }
+
+/**
+ * The warning `train --config DIR/config.json` should print when the dataset is no longer the one the run
+ * was trained on (its fingerprint differs from the config's `dataset.fingerprint`); null when it matches
+ * or the config names no fingerprint.
+ */
+export function fingerprintWarning(config: unknown, dataset: { name: string; fingerprint: string }, source = 'config'): string | null {
+  const ref = config && typeof config === 'object' ? (config as { dataset?: { fingerprint?: unknown; name?: unknown } | null }).dataset : undefined;
+  const expected = ref && typeof ref.fingerprint === 'string' ? ref.fingerprint : null;
+  if (expected === null || expected === dataset.fingerprint) return null;
+  return `dataset '${dataset.name}' differs from the one ${source} was exported from (fingerprint ${dataset.fingerprint.slice(0, 12)}… ≠ ${expected.slice(0, 12)}…): the run will not reproduce exactly`;
+}

@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invokeOperation } from '../../src-main/api/contract';
 import { operations } from '../../src-main/api/operations';
-import { fileListHash } from '../../src-main/export/config-file';
+import { fileListHash, fingerprintWarning, splitExportedConfig } from '../../src-main/export/config-file';
 import { preprocessImage } from '../../src-main/export/predict';
 import type { CompareDoc } from '../../src-main/export/compare';
 import type { ExportResult } from '../../src-main/export/export-run';
@@ -166,6 +166,31 @@ describe('runs:export', () => {
     mkdirSync(empty);
     const ok = await op<ExportResult>('runs:export', { run: runB, out: empty, formats: ['tfjs'] });
     expect(ok.files.map((f) => f.path)).toContain('tfjs/model.json');
+  });
+});
+
+describe('reproduce from an exported config', () => {
+  it('training again from config.json (its run-config part) gives identical per-epoch metrics', async () => {
+    const raw = JSON.parse(readFileSync(join(exportA.out, 'config.json'), 'utf8'));
+    const { config, preprocessing, provenance } = splitExportedConfig(raw);
+    expect(preprocessing?.onnxLayout).toBe('NHWC');
+    expect(provenance?.run).toBe(runA);
+    expect(Object.keys(config as object)).not.toContain('preprocessing');
+    const again = await op<{ run: { id: number }; epochs: unknown[] }>('runs:train', { dataset: 'tiny', config });
+    const strip = (epochs: { epoch: number; trainLoss: number; valLoss: number | null; valAccuracy: number | null; ece: number | null }[]) =>
+      epochs.map(({ epoch, trainLoss, valLoss, valAccuracy, ece }) => ({ epoch, trainLoss, valLoss, valAccuracy, ece }));
+    const first = getRun(services.db, runA);
+    const second = getRun(services.db, again.run.id);
+    expect(second.epochs).toHaveLength(2);
+    expect(strip(second.epochs)).toEqual(strip(first.epochs));
+    expect(second.config).toEqual(first.config);
+  });
+
+  it('says when the dataset differs from the one the config was exported from', () => {
+    const raw = JSON.parse(readFileSync(join(exportA.out, 'config.json'), 'utf8'));
+    const fp = raw.dataset.fingerprint as string;
+    expect(fingerprintWarning(raw, { name: 'tiny', fingerprint: fp })).toBeNull();
+    expect(fingerprintWarning(raw, { name: 'tiny', fingerprint: 'f'.repeat(64) }, 'config.json')).toMatch(/dataset 'tiny' differs from the one config\.json was exported from/);
   });
 });
 
