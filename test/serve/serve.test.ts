@@ -297,6 +297,24 @@ describe('serve bridge', () => {
     ws2.close();
   });
 
+  it('keeps an HTTP call running when the browser drops the request, until it is cancelled by id', async () => {
+    const aborter = new AbortController();
+    const dropped = fetch(`${base}/api/call/test:wait`, {
+      method: 'POST',
+      headers: { 'x-mixup-token': server.token, 'x-mixup-call-id': 'h1' },
+      body: '{}',
+      signal: aborter.signal,
+    }).catch((e: Error) => e);
+    await expect.poll(() => server.calls.list().map((c) => c.id), { timeout: 5000 }).toContain('h1');
+    aborter.abort();
+    expect(await dropped).toBeInstanceOf(Error);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.calls.list().map((c) => c.id), 'the call outlives its request').toContain('h1');
+    const res = await fetch(`${base}/api/cancel/h1`, { method: 'POST', headers: { 'x-mixup-token': server.token } });
+    expect(await res.json()).toEqual({ result: { cancelled: true } });
+    await expect.poll(() => server.calls.list().length, { timeout: 5000 }).toBe(0);
+  });
+
   it('refuses a socket from a foreign Origin even with the token', async () => {
     const status = await new Promise<number>((resolve) => {
       const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/ws?token=${server.token}`, { headers: { origin: 'http://evil.example' } });
