@@ -12,6 +12,8 @@ export interface BenchTrainOptions {
   steps?: number;
   backend?: BackendName;
   threads?: number;
+  /** Untimed steps first (operator creation, weight packing, JIT); default 2. */
+  warmup?: number;
   /** Also profile one extra step per kernel. */
   profile?: boolean;
 }
@@ -37,6 +39,7 @@ export async function benchTrainStep(opts: BenchTrainOptions = {}): Promise<Benc
   const steps = opts.steps ?? 20;
   if (!Number.isInteger(batch) || batch < 1 || batch > 4096) throw new AppError('input', `batch: expected an integer from 1 to 4096, got ${batch}`);
   if (!Number.isInteger(steps) || steps < 1 || steps > 100000) throw new AppError('input', `steps: expected an integer from 1 to 100000, got ${steps}`);
+  if (opts.warmup !== undefined && (!Number.isInteger(opts.warmup) || opts.warmup < 0)) throw new AppError('input', `warmup: expected an integer >= 0, got ${opts.warmup}`);
   const info = await initEngine({ backend: opts.backend, threads: opts.threads });
   const tf = loadTf();
   const { buildNetwork, forwardLogits } = await import('../models');
@@ -57,9 +60,7 @@ export async function benchTrainStep(opts: BenchTrainOptions = {}): Promise<Benc
     loss.dispose();
   };
   try {
-    // Warm-up: operator creation, weight packing, JIT.
-    runStep();
-    runStep();
+    for (let i = 0; i < (opts.warmup ?? 2); i++) runStep();
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) runStep();
     const ms = performance.now() - t0;

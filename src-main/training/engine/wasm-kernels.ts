@@ -274,7 +274,9 @@ function conv2DBackpropInput(args: Args): TensorInfo {
   const effW = (g.kw - 1) * g.dw + 1;
   const padB = effH - 1 - (ci.padInfo.bottom ?? 0);
   const padR = effW - 1 - (ci.padInfo.right ?? 0);
-  if (g.sh === 1 && g.sw === 1 && effH - 1 - g.pt >= 0 && effW - 1 - g.pl >= 0 && padB >= 0 && padR >= 0) {
+  // XNNPACK tiles output channels by 8 or more, so a transposed conv with few input channels (a first layer)
+  // wastes most of its work there: those take the matmul + col2im path below.
+  if (g.cin >= 8 && g.sh === 1 && g.sw === 1 && effH - 1 - g.pt >= 0 && effW - 1 - g.pl >= 0 && padB >= 0 && padR >= 0) {
     // Stride 1: dx is the convolution of dy with the filter turned 180° and in/out swapped, fully padded.
     const wf = alloc(backend, [g.kh, g.kw, g.cout, g.cin]);
     const src = f32(backend, filter);
@@ -335,8 +337,8 @@ function maxPoolGrad(args: Args): TensorInfo {
   const dyv = f32(backend, dy);
   const dx = f32(backend, dxT);
   dx.fill(0);
-  const best = new Float32Array(C);
-  const bestAt = new Int32Array(C);
+  // One window at a time, channel by channel: positions in row-major order; a strictly greater value moves
+  // the argmax, so the first maximum wins (the cpu backend's rule, which matters for ReLU zeros).
   for (let b = 0; b < n; b++) {
     const xb = b * inH * inW * C;
     for (let oy = 0; oy < outH; oy++) {
@@ -347,24 +349,22 @@ function maxPoolGrad(args: Args): TensorInfo {
         const x0 = ox * sw - pl;
         const xMin = Math.max(0, x0);
         const xMax = Math.min(inW, x0 + fw);
-        best.fill(Number.NEGATIVE_INFINITY);
-        bestAt.fill(-1);
-        // Window positions in row-major order; a strictly greater value moves the argmax (first max wins).
-        for (let iy = yMin; iy < yMax; iy++) {
-          for (let ix = xMin; ix < xMax; ix++) {
-            const o = xb + (iy * inW + ix) * C;
-            for (let c = 0; c < C; c++) {
-              const v = xv[o + c]!;
-              if (v > best[c]!) {
-                best[c] = v;
-                bestAt[c] = o + c;
+        const dyo = ((b * outH + oy) * outW + ox) * C;
+        if (yMin >= yMax || xMin >= xMax) continue;
+        for (let c = 0; c < C; c++) {
+          let at = -1;
+          let best = Number.NEGATIVE_INFINITY;
+          for (let iy = yMin; iy < yMax; iy++) {
+            let o = xb + (iy * inW + xMin) * C + c;
+            for (let ix = xMin; ix < xMax; ix++, o += C) {
+              const v = xv[o]!;
+              if (v > best) {
+                best = v;
+                at = o;
               }
             }
           }
-        }
-        const dyo = ((b * outH + oy) * outW + ox) * C;
-        for (let c = 0; c < C; c++) {
-          const at = bestAt[c]!;
+          // A window of NaNs / -Infinity has no maximum on the cpu backend either.
           if (at >= 0) dx[at]! += dyv[dyo + c]!;
         }
       }
