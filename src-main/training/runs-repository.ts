@@ -150,6 +150,11 @@ export function reconcileStatus(db: Db, row: { id: number; status: RunStatus; pi
   return 'interrupted';
 }
 
+/** The training process ended without recording an end (killed, crashed, never started): interrupted. */
+export function markInterruptedIfRunning(db: Db, id: number): void {
+  db.prepare(`UPDATE runs SET status = 'interrupted', pid = NULL WHERE id = ? AND status = 'running'`).run(id);
+}
+
 export function createRun(
   db: Db,
   r: { datasetId: number; datasetName: string; config: unknown; epochsPlanned: number; classes: string[]; datasetFingerprint: string },

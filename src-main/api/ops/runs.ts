@@ -161,10 +161,11 @@ export const runsOps = [
         repo.setRunPaths(db, runId, f.checkpointDir, f.modelDir);
       }
       ctx.emit('run.status', { runId, status: 'starting' });
-      await runInWorker(
+      const final = await runInWorker(
         { home: ctx.services.home, runId, backend: input.backend, threads: input.threads, resume },
         { emit: (topic, data) => ctx.emit(topic, data), signal: ctx.signal },
       );
+      if (final === 'interrupted') repo.markInterruptedIfRunning(db, runId);
       return trainDoc(repo.getRun(db, runId));
     },
   }),
