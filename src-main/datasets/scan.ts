@@ -6,9 +6,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { opendir, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { createHash } from 'node:crypto';
 import { AppError, cancelled } from '../api/errors';
 import { workerEntry } from '../core/entries';
 import type { Db } from '../db/connection';
@@ -33,7 +32,8 @@ export interface ScanOptions {
   /** Files per transaction / worker message. */
   batchSize?: number;
   signal?: AbortSignal;
-  onProgress?(p: { done: number; total: number; label: string }): void;
+  /** `total` is absent while the walk is still finding files. */
+  onProgress?(p: { done: number; total?: number; label: string }): void;
   /** Test hook: called after each committed batch (e.g. to kill the scan midway). */
   afterBatch?(committed: number): void;
 }
@@ -69,10 +69,22 @@ function nowIso(): string {
   return new Date().toISOString();
 }
 
-/** Score of a file for the seeded split: a 52-bit number from sha1(seed, relPath). */
+/**
+ * Score of a file for the seeded split: a 53-bit string hash (cyrb53) of seed and relative path, in [0, 1).
+ * Depends on nothing but the file's own path and the seed, so a file keeps its score whatever else changes.
+ */
 export function splitScore(seed: string, rel: string): number {
-  const h = createHash('sha1').update(`${seed}\u0000${rel}`).digest();
-  return h.readUIntBE(0, 6) / 2 ** 48;
+  const str = `${seed}\u0000${rel}`;
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < str.length; i++) {
+    const ch = str.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)) / 2 ** 53;
 }
 
 function detectLayout(root: string): 'folders' | 'splits' {
@@ -99,8 +111,8 @@ function within(parent: string, child: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 
-/** Walks a class-folder or split-folder tree; yields candidates and records issues. */
-async function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], signal?: AbortSignal): AsyncGenerator<Candidate> {
+/** Walks a class-folder or split-folder tree; yields the candidates of each folder and records issues. */
+async function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], signal?: AbortSignal): AsyncGenerator<Candidate[]> {
   const realRoot = realpathSync(root);
   const seenOutside = new Set<string>();
   const classify = (rel: string, file: string): Candidate | undefined => {
@@ -132,15 +144,16 @@ async function* walkTree(root: string, layout: 'folders' | 'splits', issues: Iss
   while (stack.length) {
     if (signal?.aborted) throw cancelled('scan');
     const [dir, prefix] = stack.pop()!;
-    let handle;
+    let entries;
     try {
-      handle = await opendir(dir, { bufferSize: 256 });
+      entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {
       issues.push({ rel: prefix || '.', kind: 'skipped', reason: `cannot read folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
       continue;
     }
     const subdirs: [string, string][] = [];
-    for await (const d of handle) {
+    const found: Candidate[] = [];
+    for (const d of entries) {
       const rel = prefix ? `${prefix}/${d.name}` : d.name;
       const abs = join(dir, d.name);
       if (d.name.startsWith('.')) {
@@ -151,7 +164,7 @@ async function* walkTree(root: string, layout: 'folders' | 'splits', issues: Iss
         subdirs.push([abs, rel]);
       } else if (d.isFile()) {
         const c = onFile(rel, abs, d.name);
-        if (c) yield c;
+        if (c) found.push(c);
       } else if (d.isSymbolicLink()) {
         let target: string;
         try {
@@ -181,12 +194,13 @@ async function* walkTree(root: string, layout: 'folders' | 'splits', issues: Iss
         if (st.isDirectory()) subdirs.push([abs, rel]);
         else if (st.isFile()) {
           const c = onFile(rel, abs, d.name);
-          if (c) yield c;
+          if (c) found.push(c);
         } else issues.push({ rel, kind: 'skipped', reason: 'not a regular file' });
       } else {
         issues.push({ rel, kind: 'skipped', reason: 'not a regular file' });
       }
     }
+    if (found.length) yield found;
     // Reverse so that the walk visits sub-folders in directory order.
     for (let i = subdirs.length - 1; i >= 0; i--) {
       const [abs, rel] = subdirs[i];
@@ -246,7 +260,7 @@ export function parseCsv(text: string): { line: number; cells: string[] }[] {
   return rows;
 }
 
-function* manifestCandidates(root: string, manifest: string, issues: Issue[]): Generator<Candidate> {
+function* manifestCandidates(root: string, manifest: string, issues: Issue[]): Generator<Candidate[]> {
   let text: string;
   try {
     text = readFileSync(manifest, 'utf8');
@@ -296,7 +310,7 @@ function* manifestCandidates(root: string, manifest: string, issues: Issue[]): G
       continue;
     }
     seen.add(rel);
-    yield { rel, file, cls: rawLabel, split, source: split ? 'manifest' : 'pending' };
+    yield [{ rel, file, cls: rawLabel, split, source: split ? 'manifest' : 'pending' }];
   }
 }
 
@@ -385,7 +399,7 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
   for (const r of db
     .prepare('SELECT rel_path, id, bytes, mtime_ms, class_id, split, split_source FROM images WHERE dataset_id = ?')
     .raw()
-    .iterate(datasetId) as IterableIterator<[string, number, number, number, number, Split, string]>) {
+    .all(datasetId) as [string, number, number, number, number, Split, string][]) {
     known.set(r[0], [r[1], r[2], r[3], r[4], r[5], r[6]]);
   }
 
@@ -423,11 +437,12 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
   let done = 0;
   let total = 0;
   let lastEmit = 0;
+  let walked = false;
   const progress = (label: string, force = false) => {
     const now = performance.now();
     if (!force && now - lastEmit < 100) return;
     lastEmit = now;
-    opts.onProgress?.({ done, total, label });
+    opts.onProgress?.(walked ? { done, total, label } : { done, label: `${label} (${total} found)` });
   };
 
   const writeBatch = db.transaction((jobs: Job[], reports: FileReport[], relabels: [Candidate, Known][]) => {
@@ -481,40 +496,43 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
 
   try {
     const source = manifest ? manifestCandidates(root, manifest, issues) : walkTree(root, layout === 'splits' ? 'splits' : 'folders', issues, signal);
-    for await (const c of source) {
-      if (signal?.aborted) throw cancelled('scan');
-      if (failure) throw failure;
-      total++;
-      let st: Stats | undefined;
-      try {
-        st = statSync(c.file, { throwIfNoEntry: false });
-      } catch {
-        st = undefined;
+    for await (const chunk of source) {
+      for (const c of chunk) {
+        if (signal?.aborted) throw cancelled('scan');
+        if (failure) throw failure;
+        total++;
+        let st: Stats | undefined;
+        try {
+          st = statSync(c.file, { throwIfNoEntry: false });
+        } catch {
+          st = undefined;
+        }
+        if (!st || !st.isFile()) {
+          issues.push({ rel: c.rel, kind: 'skipped', reason: 'vanished or not a regular file' });
+          total--;
+          continue;
+        }
+        const prior = known.get(c.rel);
+        if (prior) known.delete(c.rel);
+        if (prior && prior[1] === st.size && prior[2] === st.mtimeMs) {
+          unchanged++;
+          done++;
+          const cid = classIds.get(c.cls);
+          const sameSplit = c.source === 'pending' ? prior[5] === 'auto' || prior[5] === 'pending' : prior[5] === c.source && prior[4] === c.split;
+          if (cid !== prior[3] || !sameSplit) relabels.push([c, prior]);
+        } else {
+          if (prior) changed++;
+          else added++;
+          batch.push({ c, size: st.size, mtime: st.mtimeMs, prior, file: c.file });
+        }
+        if (batch.length + relabels.length >= batchSize) {
+          flush();
+          while (inflight.size >= reader.concurrency) await Promise.race(inflight);
+        }
+          progress('scanning');
       }
-      if (!st || !st.isFile()) {
-        issues.push({ rel: c.rel, kind: 'skipped', reason: 'vanished or not a regular file' });
-        total--;
-        continue;
-      }
-      const prior = known.get(c.rel);
-      if (prior) known.delete(c.rel);
-      if (prior && prior[1] === st.size && prior[2] === st.mtimeMs) {
-        unchanged++;
-        done++;
-        const cid = classIds.get(c.cls);
-        const sameSplit = c.source === 'pending' ? prior[5] === 'auto' || prior[5] === 'pending' : prior[5] === c.source && prior[4] === c.split;
-        if (cid !== prior[3] || !sameSplit) relabels.push([c, prior]);
-      } else {
-        if (prior) changed++;
-        else added++;
-        batch.push({ c, size: st.size, mtime: st.mtimeMs, prior, file: c.file });
-      }
-      if (batch.length + relabels.length >= batchSize) {
-        flush();
-        while (inflight.size >= reader.concurrency) await Promise.race(inflight);
-      }
-      progress('scanning');
     }
+    walked = true;
     flush();
     while (inflight.size) await Promise.race(inflight);
     if (failure) throw failure;
@@ -586,15 +604,20 @@ export function assignPendingSplits(db: Db, datasetId: number, valFraction: numb
     if (!list) byClass.set(cid, (list = []));
     list.push({ id, score: splitScore(seed, rel), rel });
   }
-  const set = db.prepare("UPDATE images SET split = ?, split_source = 'auto' WHERE id = ?");
+  // Only the val picks are written one by one; the rest become train in two set-wise statements (the one
+  // that only flips split_source touches no index).
+  const toVal = db.prepare("UPDATE images SET split = 'val', split_source = 'auto' WHERE id = ?");
   for (const [cid, list] of byClass) {
     const c = counts.get(cid)!;
     const target = Math.round(c.n * valFraction);
     let open = Math.max(0, target - c.val);
+    if (open === 0) continue;
     list.sort((a, b) => a.score - b.score || (a.rel < b.rel ? -1 : 1));
     for (const item of list) {
-      set.run(open > 0 ? 'val' : 'train', item.id);
-      if (open > 0) open--;
+      if (open-- <= 0) break;
+      toVal.run(item.id);
     }
   }
+  db.prepare("UPDATE images SET split_source = 'auto' WHERE dataset_id = ? AND split_source = 'pending' AND split = 'train'").run(datasetId);
+  db.prepare("UPDATE images SET split = 'train', split_source = 'auto' WHERE dataset_id = ? AND split_source = 'pending'").run(datasetId);
 }

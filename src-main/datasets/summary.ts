@@ -79,8 +79,7 @@ export function summarizeDataset(db: Db, datasetId: number): DatasetSummary {
     .prepare(
       `SELECT i.hash, i.rel_path, c.name FROM images i JOIN classes c ON c.id = i.class_id
        WHERE i.dataset_id = ? AND i.status = 'ok' AND i.excluded_reason IS NULL AND i.hash IN (
-         SELECT hash FROM images WHERE dataset_id = ? AND status = 'ok' AND excluded_reason IS NULL AND hash IS NOT NULL
-         GROUP BY hash HAVING COUNT(*) > 1)
+         SELECT hash FROM images WHERE dataset_id = ? AND hash IS NOT NULL GROUP BY hash HAVING COUNT(*) > 1)
        ORDER BY i.hash, i.rel_path`,
     )
     .raw()
@@ -91,6 +90,8 @@ export function summarizeDataset(db: Db, datasetId: number): DatasetSummary {
     g.paths.push(path);
     if (!g.classes.includes(cls)) g.classes.push(cls);
   }
+  // The candidate groups came from the hash index alone; a group is a duplicate among usable images only.
+  for (let k = duplicates.length - 1; k >= 0; k--) if (duplicates[k].paths.length < 2) duplicates.splice(k, 1);
   for (const g of duplicates) {
     g.classes.sort();
     g.conflict = g.classes.length > 1;
