@@ -37,6 +37,11 @@ export interface MixerOptions {
   inputSize?: readonly [number, number] | null;
   /** Keep at most this many raw λ per epoch in the audit (default: all). */
   maxLambdas?: number;
+  /**
+   * How applyToInputs mixes: `array` on the host typed array (fastest where tensors live in host memory),
+   * `ops` with tfjs ops on the backend (GPU backends); `auto` (default) picks `array` on cpu/wasm.
+   */
+  inputMixing?: 'auto' | 'array' | 'ops';
 }
 
 export interface Mixer {
@@ -125,6 +130,54 @@ function mixTensor(plan: MixPlan, x: tf.Tensor, allowBoxes: boolean): tf.Tensor 
   });
 }
 
+/**
+ * Applies a plan to images in host memory, row-major [n, h, w, c] (what the data pipeline makes): unmixed
+ * samples are copied, MixUp samples blended `λ·x_i + (1−λ)·x_partner`, CutMix samples copied with the
+ * partner's box rows pasted in. One pass over the bytes, close to a plain copy; the result is a new array
+ * (or `out`), `src` is not changed.
+ */
+export function mixInputArray(plan: MixPlan, src: Float32Array, shape: readonly [number, number, number, number], out?: Float32Array): Float32Array {
+  if (!isPlannedBatch(plan)) throw new AppError('internal', "mixInputArray: the plan was not made by a mixer's planBatch");
+  const [n, h, w, c] = shape;
+  if (n !== plan.size) throw new AppError('internal', `mixInputArray: the batch has ${n} samples, the plan ${plan.size}`);
+  if (src.length !== n * h * w * c) throw new AppError('internal', `mixInputArray: ${src.length} values for shape [${shape.join(', ')}]`);
+  if (plan.mixAt !== 'input') throw new AppError('internal', `mixInputArray: this batch is mixed at layer '${plan.mixAt}'`);
+  const dst = out ?? new Float32Array(src.length);
+  if (dst === src) throw new AppError('internal', 'mixInputArray: out must not be the input array');
+  const per = h * w * c;
+  const rowLen = w * c;
+  for (let i = 0; i < n; i++) {
+    const o = i * per;
+    const k = plan.reasons[i] === null ? plan.kind[i] : 0;
+    if (k === KIND_MIXUP) {
+      const p = plan.partner[i] * per;
+      const lam = plan.lambda[i];
+      const mu = 1 - lam;
+      for (let e = 0; e < per; e++) dst[o + e] = lam * src[o + e] + mu * src[p + e];
+      continue;
+    }
+    dst.set(src.subarray(o, o + per), o);
+    if (k === KIND_CUTMIX) {
+      if (!plan.inputSize || plan.inputSize[0] !== h || plan.inputSize[1] !== w) {
+        throw new AppError('input', `mixup: batch images are ${h}×${w}, the CutMix boxes were cut at ${plan.inputSize?.join('×')}`);
+      }
+      const p = plan.partner[i] * per;
+      const y0 = plan.boxes[4 * i];
+      const x0 = plan.boxes[4 * i + 1];
+      const y1 = plan.boxes[4 * i + 2];
+      const x1 = plan.boxes[4 * i + 3];
+      for (let y = y0; y < y1; y++) {
+        const from = p + y * rowLen + x0 * c;
+        dst.set(src.subarray(from, from + (x1 - x0) * c), o + y * rowLen + x0 * c);
+      }
+    }
+  }
+  return dst;
+}
+
+/** Backends whose tensors live in host memory: mixing there is faster on the typed array than through ops. */
+const HOST_BACKENDS = new Set(['cpu', 'wasm']);
+
 /** Creates the training loop's mixer. Only the training loop constructs one; evaluation never receives it. */
 export function createMixer(opts: MixerOptions): Mixer {
   const planner = new Planner({
@@ -135,6 +188,7 @@ export function createMixer(opts: MixerOptions): Mixer {
     inputSize: opts.inputSize,
     maxLambdas: opts.maxLambdas,
   });
+  const inputMixing = opts.inputMixing ?? 'auto';
   return {
     classes: planner.classes,
     scheduleFor: (epoch) => planner.scheduleFor(epoch),
@@ -143,6 +197,12 @@ export function createMixer(opts: MixerOptions): Mixer {
       checkPlan(plan, x.shape[0], 'applyToInputs');
       if (plan.mixAt !== 'input') {
         throw new AppError('internal', `applyToInputs: this batch is mixed at layer '${plan.mixAt}', use applyToFeatures on its output`);
+      }
+      const viaArray = inputMixing === 'array' || (inputMixing === 'auto' && HOST_BACKENDS.has(tf.getBackend()));
+      if (viaArray && x.dtype === 'float32') {
+        if (!anyMixed(plan)) return x.clone();
+        const [n, h, w, c] = x.shape;
+        return tf.tensor4d(mixInputArray(plan, x.dataSync() as Float32Array, [n, h, w, c]), x.shape, 'float32');
       }
       return mixTensor(plan, x, true) as tf.Tensor4D;
     },

@@ -9,9 +9,11 @@ const CLASSES = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 const H = 10;
 const W = 9;
 
+let inputMixing: 'array' | 'ops' = 'array';
+
 function mixer(mixup: RunConfigInput['mixup'], seed = 1) {
   const config = resolveRunConfig({ model: { inputSize: [H, W] }, mixup });
-  return createMixer({ config, classes: CLASSES, policy: null, rng: new Rng(seed) });
+  return createMixer({ config, classes: CLASSES, policy: null, rng: new Rng(seed), inputMixing });
 }
 
 /** A batch where sample i is filled with the constant i + 1 (so every pixel says where it came from). */
@@ -26,7 +28,11 @@ beforeAll(async () => {
   await tf.ready();
 });
 
-describe('mixer (tfjs)', () => {
+describe.each(['array', 'ops'] as const)('mixer (tfjs), inputs mixed via %s', (path) => {
+  beforeAll(() => {
+    inputMixing = path;
+  });
+
   it('keeps shapes, and MixUp gives λ·x_i + (1−λ)·x_partner with targets mixed the same way', () => {
     for (const mode of ['batch', 'elem', 'pair'] as const) {
       const m = mixer({ alpha: 0.7, mode });
@@ -153,5 +159,23 @@ describe('mixer (tfjs)', () => {
     }
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
+  });
+});
+
+describe('mixer input paths agree', () => {
+  it('mixes the same plan to the same values on the host array and with tfjs ops (MixUp and CutMix)', () => {
+    for (const mixup of [{ alpha: 0.5, cutmixAlpha: 1, mode: 'elem' as const }, { alpha: 0.5, mode: 'pair' as const }]) {
+      const config = resolveRunConfig({ model: { inputSize: [H, W] }, mixup });
+      const a = createMixer({ config, classes: CLASSES, policy: null, rng: new Rng(3), inputMixing: 'array' });
+      const b = createMixer({ config, classes: CLASSES, policy: null, rng: new Rng(3), inputMixing: 'ops' });
+      const labels = [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2];
+      const x = tf.randomUniform([labels.length, H, W, 2], -1, 1, 'float32', 9) as tf.Tensor4D;
+      const ya = a.applyToInputs(a.planBatch(labels, 0), x).dataSync();
+      const yb = b.applyToInputs(b.planBatch(labels, 0), x).dataSync();
+      let maxDiff = 0;
+      for (let k = 0; k < ya.length; k++) maxDiff = Math.max(maxDiff, Math.abs(ya[k] - yb[k]));
+      expect(maxDiff).toBeLessThan(1e-5);
+      x.dispose();
+    }
   });
 });
