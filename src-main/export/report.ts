@@ -112,10 +112,20 @@ function auditTable(audit: unknown[]): string {
     return `<tr><td>${a.epoch ?? i}</td><td>${a.active ? 'on' : 'off'}</td><td>${fmt(a.alpha, 3)}</td><td>${fmt(a.prob, 3)}</td><td>${fmt(a.mixedSamples)}</td><td>${Object.entries(unmixed)
       .filter(([, v]) => v)
       .map(([k, v]) => `${escapeHtml(k)}: ${v}`)
-      .join(', ') || '0'}</td><td>${fmt(meanLambda, 3)}</td><td>${pairs.map((p) => `${escapeHtml(p.a)}×${escapeHtml(p.b)} (${p.count})`).join(', ')}</td></tr>`;
+      .join(', ') || '0'}</td><td>${fmt(meanLambda, 3)}</td><td class="l">${pairs.map((p) => `${escapeHtml(p.a)}×${escapeHtml(p.b)} (${p.count})`).join(', ')}</td></tr>`;
   });
   if (!rows.length) return '<p class="muted">no MixUp audit recorded</p>';
   return `<table><thead><tr><th>epoch</th><th>MixUp</th><th>α</th><th>prob</th><th>mixed samples</th><th>unmixed (why)</th><th>mean λ</th><th>most mixed pairs</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function policySection(config: unknown): string {
+  const pairs = ((config as { policy?: { pairs?: { a: string; b: string; weight: number; note?: string | null }[] } | null })?.policy?.pairs ?? []).filter(
+    (p) => p.weight !== 1,
+  );
+  if (!pairs.length) return '<p>Every class pair could be mixed (no pair policy).</p>';
+  return `<table><thead><tr><th>pair</th><th>rule</th><th>note</th></tr></thead><tbody>${pairs
+    .map((p) => `<tr><td>${escapeHtml(p.a)} × ${escapeHtml(p.b)}</td><td class="l">${p.weight === 0 ? 'never mixed' : `weight ${fmt(p.weight, 3)}`}</td><td class="l">${escapeHtml(p.note ?? '')}</td></tr>`)
+    .join('')}</tbody></table>`;
 }
 
 export interface ReportInput {
@@ -152,7 +162,7 @@ svg text{font-size:11px;fill:#46505c}svg .grid{stroke:#e6e9ee}
 table.confusion td{min-width:28px;text-align:center}th.rot{height:90px;vertical-align:bottom;padding:2px}
 th.rot span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}
 pre{background:#f6f8fa;border:1px solid #dde2e8;padding:10px;overflow:auto;font-size:12px}
-.kv td:first-child{font-weight:600}
+.kv td:first-child{font-weight:600}td.l{text-align:left}
 </style></head><body>
 <h1>${escapeHtml(title)}</h1>
 <p class="muted">Status ${escapeHtml(run.status)} · backend ${escapeHtml(run.backend ?? '—')} (${escapeHtml(run.device ?? '—')}) · created ${escapeHtml(run.createdAt)} · exported ${escapeHtml(exportedAt)} by MixUp Studio ${escapeHtml(appVersion)} · formats: ${escapeHtml(formats.join(', '))}</p>
@@ -186,6 +196,9 @@ ${confusionTable(run.classes, run.confusion ?? [])}
 
 <h2>Per-class accuracy</h2>
 ${perClass.length ? `<table><thead><tr><th>class</th><th>accuracy</th></tr></thead><tbody>${perClass.map(([c, v]) => `<tr><td>${escapeHtml(c)}</td><td>${fmt(v)}</td></tr>`).join('')}</tbody></table>` : '<p class="muted">not recorded</p>'}
+
+<h2>Pair policy in force</h2>
+${policySection(config)}
 
 <h2>MixUp audit</h2>
 ${auditTable(run.audit ?? [])}

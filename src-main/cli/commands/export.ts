@@ -24,7 +24,7 @@ function parseRunId(v: string): number {
 
 export function humanCompare(r: CompareDoc): string {
   const ids = r.runs.map((x) => `run ${x.id}`);
-  const w = Math.max(12, ...ids.map((s) => s.length + 2));
+  const w = Math.max(16, ...ids.map((s) => s.length + 2));
   const col = (s: string) => s.padStart(w);
   const lines: string[] = [];
   lines.push(`${''.padEnd(28)}${ids.map(col).join('')}`);
