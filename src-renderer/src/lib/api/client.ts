@@ -74,12 +74,6 @@ function unwrap<T>(env: Envelope): T {
 class EventHub {
   private readonly handlers = new Map<string, Set<EventHandler>>();
 
-  get size(): number {
-    let n = 0;
-    for (const set of this.handlers.values()) n += set.size;
-    return n;
-  }
-
   add(topic: string, handler: EventHandler): () => void {
     let set = this.handlers.get(topic);
     if (!set) this.handlers.set(topic, (set = new Set()));
@@ -146,11 +140,17 @@ export function createBrowserClient(opts: BrowserClientOptions): ApiClient & { c
   let socket: WebSocket | undefined;
   let closed = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
+  let opened: Promise<void> = Promise.resolve();
 
+  // One event socket for the page's lifetime, opened on first use and reopened when it drops.
   const connect = () => {
-    if (closed || socket || hub.size === 0) return;
+    if (closed || socket) return;
     const ws = new WS(wsUrl);
     socket = ws;
+    opened = new Promise<void>((resolve) => {
+      ws.onopen = () => resolve();
+      setTimeout(resolve, 1500); // never hold a call back for long when the socket cannot open
+    });
     ws.onmessage = (ev: MessageEvent) => {
       let msg: { type?: string } & Partial<EventMessage>;
       try {
@@ -164,7 +164,7 @@ export function createBrowserClient(opts: BrowserClientOptions): ApiClient & { c
     };
     ws.onclose = () => {
       if (socket === ws) socket = undefined;
-      if (!closed && hub.size > 0) retry = setTimeout(connect, opts.reconnectMs ?? 1000);
+      if (!closed) retry = setTimeout(connect, opts.reconnectMs ?? 1000);
     };
     ws.onerror = () => {
       /* onclose follows and reconnects */
@@ -194,9 +194,12 @@ export function createBrowserClient(opts: BrowserClientOptions): ApiClient & { c
 
   const start = <T>(name: string, input?: unknown): StartedCall<T> => {
     const id = newCallId();
+    connect();
+    // The call goes out once the event socket is open, so that handlers the caller adds right after
+    // `start()` see the call's first progress events.
     return {
       id,
-      result: post<T>(`/api/call/${encodeURIComponent(name)}`, input ?? {}, id),
+      result: opened.then(() => post<T>(`/api/call/${encodeURIComponent(name)}`, input ?? {}, id)),
       cancel() {
         void post(`/api/cancel/${encodeURIComponent(id)}`, {}).catch(() => undefined);
       },
@@ -210,14 +213,7 @@ export function createBrowserClient(opts: BrowserClientOptions): ApiClient & { c
     on(topic, handler) {
       const off = hub.add(topic, handler);
       connect();
-      return () => {
-        off();
-        if (hub.size === 0 && socket) {
-          const ws = socket;
-          socket = undefined;
-          ws.close();
-        }
-      };
+      return off;
     },
     mediaUrl: (kind, imageId) => `${base}/media/${kind}/${Math.trunc(imageId)}?token=${encodeURIComponent(opts.token)}`,
     pickFolder: async () => null,
