@@ -291,6 +291,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     });
   });
 
+  // Keeps idle sockets alive through SSH tunnels and proxies that drop silent connections.
+  const pinger = setInterval(() => {
+    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.ping();
+  }, 25_000);
+  pinger.unref();
+
   const offEvents = calls.onEvent((ev) => {
     if (sockets.size === 0) return;
     let text: string;
@@ -335,6 +341,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     close(timeoutMs = 10_000) {
       closing ??= (async () => {
         offEvents();
+        clearInterval(pinger);
         const stopped = new Promise<void>((r) => server.close(() => r()));
         for (const ws of sockets) ws.terminate();
         wss.close();
