@@ -93,7 +93,9 @@ async function tryNative(tf: Tf, pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow
 async function tryWebgpu(tf: Tf): Promise<string> {
   let webgpu: { create?: (opts: string[]) => unknown; globals?: Record<string, unknown> };
   try {
-    webgpu = req('webgpu');
+    // An ES module (Dawn's Node binding): import, not require.
+    const name = 'webgpu';
+    webgpu = (await import(/* @vite-ignore */ name)) as typeof webgpu;
   } catch (err) {
     throw new Error(`the 'webgpu' package (Dawn) is not installed or does not load: ${message(err)}`);
   }
