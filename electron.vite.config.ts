@@ -10,6 +10,7 @@ const mainInputs: Record<string, string> = {
   'scan-worker': resolve('src-main/datasets/scan-worker.ts'),
   'verify-worker': resolve('src-main/datasets/verify-worker.ts'),
   'train-worker': resolve('src-main/training/worker.ts'),
+  'decode-worker': resolve('src-main/training/decode-worker.ts'),
 };
 
 export default defineConfig({

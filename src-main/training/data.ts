@@ -3,8 +3,9 @@
  * batches of normalised floats `x = (pixel * scale − mean[c]) / std[c]`, with optional seeded flip /
  * pad-and-crop augmentation (before MixUp), a seeded shuffle per epoch, and prefetch of the next batch.
  *
- * Decoding: sharp runs libvips on libuv's thread pool, so decodes proceed in parallel and off the JS thread
- * (which, in the training child, runs the engine); `concurrency` decodes are kept in flight.
+ * Decoding: a pool of worker threads (./decode-worker.ts) runs sharp, so neither decoding nor its JS-side
+ * handling touches the thread that drives the engine; small sets (or `workers: 0`) decode in this thread, where
+ * sharp still runs libvips on libuv's pool.
  * Cache: decoded pixels are kept in memory when they fit `memoryBudgetBytes`, else read back per batch from
  * the on-disk cache. The disk cache (`<cacheDir>/pixels/<h>x<w>x<c>-fill/<hh>/<hash>.u8`, keyed by the
  * image's content hash and the preprocessing) is always written, so later runs do not decode again.
@@ -12,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AppError, throwIfCancelled } from '../api/errors';
 import type { Rng } from '../mixup/rng';
@@ -48,6 +50,30 @@ export interface Batch {
   size: number;
 }
 
+/** One image for a decode worker: where it is, where its cache file goes ('' = none), the target format. */
+export interface DecodeJob {
+  path: string;
+  cacheFile: string;
+  inputSize: [number, number];
+  channels: 1 | 3;
+}
+
+export interface DecodeOutcome {
+  pixels: Uint8Array | null;
+  error: string | null;
+}
+
+/** Decodes one image and writes it to its cache file; never throws (the failure reason comes back). */
+export async function decodeToCache(job: DecodeJob): Promise<DecodeOutcome> {
+  try {
+    const pixels = await decodeImage(job.path, job.inputSize, job.channels);
+    if (job.cacheFile) writeAtomic(job.cacheFile, pixels);
+    return { pixels, error: null };
+  } catch (err) {
+    return { pixels: null, error: (err as Error).message.replace(/\s+/g, ' ').trim() || 'failed to decode' };
+  }
+}
+
 export interface StoreOptions {
   inputSize: [number, number];
   channels: 1 | 3;
@@ -55,6 +81,8 @@ export interface StoreOptions {
   cacheDir: string | null;
   memoryBudgetBytes?: number;
   concurrency?: number;
+  /** Decode worker threads (default: up to 4, by the cores); 0 = decode in this thread. */
+  workers?: number;
   signal?: AbortSignal;
   onProgress?(done: number, total: number): void;
   /** Called for an image that fails to decode; it is left out of the store. */
@@ -131,16 +159,22 @@ export class ImageStore {
     const results: Array<Uint8Array | null> = new Array(all.length).fill(null);
     const files: string[] = new Array(all.length).fill('');
     const failed: string[] = new Array(all.length).fill('');
-    let next = 0;
     let done = 0;
     const concurrency = Math.max(1, opts.concurrency ?? 4);
-    const worker = async () => {
+    const keep = (i: number, px: Uint8Array | null) => {
+      results[i] = inMemory ? px : px ? new Uint8Array(0) : null;
+      done += 1;
+      opts.onProgress?.(done, all.length);
+    };
+    // 1. What the disk cache already has.
+    const missing: number[] = [];
+    let next = 0;
+    const reader = async () => {
       for (;;) {
         const i = next++;
         if (i >= all.length) return;
         throwIfCancelled(opts.signal, 'training');
-        const item = all[i];
-        const key = cacheKey(item);
+        const key = cacheKey(all[i]);
         const file = dir ? join(dir, key.slice(0, 2), `${key}.u8`) : '';
         files[i] = file;
         let px: Uint8Array | null = null;
@@ -152,22 +186,53 @@ export class ImageStore {
             px = null;
           }
         }
-        if (!px) {
-          try {
-            px = await decodeImage(item.path, opts.inputSize, opts.channels);
-            store.decoded += 1;
-            if (file) writeAtomic(file, px);
-          } catch (err) {
-            failed[i] = (err as Error).message.replace(/\s+/g, ' ').trim() || 'failed to decode';
-            px = null;
-          }
-        }
-        results[i] = inMemory ? px : px ? new Uint8Array(0) : null;
-        done += 1;
-        opts.onProgress?.(done, all.length);
+        if (px) keep(i, px);
+        else missing.push(i);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, all.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, all.length) }, reader));
+    missing.sort((a, b) => a - b);
+    // 2. Decode the rest: in worker threads when there are enough, else here.
+    const job = (i: number): DecodeJob => ({ path: all[i].path, cacheFile: files[i], inputSize: opts.inputSize, channels: opts.channels });
+    const settle = (i: number, r: DecodeOutcome) => {
+      if (r.pixels) {
+        store.decoded += 1;
+        keep(i, r.pixels);
+      } else {
+        failed[i] = r.error ?? 'failed to decode';
+        keep(i, null);
+      }
+    };
+    const workers = Math.min(opts.workers ?? Math.min(4, availableParallelism()), Math.ceil(missing.length / 16));
+    if (workers > 0 && missing.length >= 32) {
+      const { WorkerPool } = await import('../datasets/worker-pool');
+      const { workerEntry } = await import('../core/entries');
+      const pool = new WorkerPool<DecodeJob[], DecodeOutcome[]>(workerEntry('decode-worker', 'training/decode-worker.ts'), workers);
+      try {
+        const chunks: number[][] = [];
+        for (let k = 0; k < missing.length; k += 32) chunks.push(missing.slice(k, k + 32));
+        await Promise.all(
+          chunks.map(async (chunk) => {
+            throwIfCancelled(opts.signal, 'training');
+            const res = await pool.run(chunk.map(job));
+            chunk.forEach((i, j) => settle(i, res[j]));
+          }),
+        );
+      } finally {
+        await pool.close();
+      }
+    } else {
+      let m = 0;
+      const inline = async () => {
+        for (;;) {
+          const k = m++;
+          if (k >= missing.length) return;
+          throwIfCancelled(opts.signal, 'training');
+          settle(missing[k], await decodeToCache(job(missing[k])));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, missing.length) }, inline));
+    }
     throwIfCancelled(opts.signal, 'training');
     let count = 0;
     for (let i = 0; i < all.length; i++) if (results[i]) count += 1;

@@ -94,6 +94,19 @@ describe('data pipeline', () => {
     expect(Array.from((await plain.batch([0], new Rng(7))).x.slice(0, 3))).toEqual([10, 20, 30]);
   });
 
+  it('decodes in a pool of worker threads to exactly the pixels of in-thread decoding, failures reported', async () => {
+    const many: DataItem[] = [];
+    for (let r = 0; r < 4; r++) for (const it of items) many.push({ ...it, id: many.length + 1, hash: null });
+    many.push({ id: 500, path: join(tmp.dir, 'broken.png'), classIndex: 0, hash: null });
+    const bad: number[] = [];
+    const pooled = await ImageStore.build(many, { inputSize: [9, 7], channels: 3, cacheDir: null, workers: 2, onCorrupt: (it) => bad.push(it.id) });
+    const inline = await ImageStore.build(many, { inputSize: [9, 7], channels: 3, cacheDir: null, workers: 0 });
+    expect(bad).toEqual([500]);
+    expect(pooled.decoded).toBe(many.length - 1);
+    expect(pooled.items.map((i) => i.id)).toEqual(inline.items.map((i) => i.id));
+    for (let k = 0; k < pooled.items.length; k++) expect(Array.from(await pooled.pixels(k))).toEqual(Array.from(await inline.pixels(k)));
+  }, 60_000);
+
   it('shuffles per epoch from the seed', () => {
     const a = BatchMaker.permutation(50, new Rng(3));
     const b = BatchMaker.permutation(50, new Rng(3));
