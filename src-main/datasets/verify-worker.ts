@@ -3,7 +3,11 @@
  * thumbnail needs) and writes its 128-px WebP thumbnail from that same decode.
  */
 import { parentPort } from 'node:worker_threads';
+import sharp from 'sharp';
 import { verifyOne, type VerifyItem, type VerifyOutcome } from './verify-one';
+
+// Parallelism comes from the pool (one worker per core); one libvips thread per decode avoids oversubscription.
+sharp.concurrency(1);
 
 async function handle(items: VerifyItem[]): Promise<VerifyOutcome[]> {
   const out: VerifyOutcome[] = new Array(items.length);
