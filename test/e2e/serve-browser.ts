@@ -3,11 +3,20 @@
  * headless Debian Chromium driven by playwright-core that records every console error of the page.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-export const root = resolve(__dirname, '..', '..');
+/** The project folder (the one whose package.json is mixup-studio's), found from this file upwards. */
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'mixup-studio') return dir;
+    if (dirname(dir) === dir) return process.cwd();
+  }
+}
+
+export const root = findRoot(__dirname);
 export const artifacts = join(root, 'test', 'e2e', 'artifacts');
 
 /** Builds the app when out/ lacks the CLI or the renderer (a fresh clone). */
@@ -83,6 +92,10 @@ export async function openBrowser(userDataDir: string, viewport = { width: 1440,
     if (m.type() === 'error') consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  // Name the resource behind a "Failed to load resource" console line.
+  page.on('response', (r) => {
+    if (r.status() >= 400) consoleErrors.push(`HTTP ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+  });
   return {
     browser: context.browser()!,
     context,

@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+/**
+ * UI benchmark (`npm run bench:ui`): a synthetic home with 1,000,000 images in 1,000 classes, served by the
+ * built `mixup-studio serve`, opened in headless Chromium. Prints
+ *   - gallery scroll: time from a scroll jump to the next painted frame with the new rows laid out, and to
+ *     the moment every visible tile has its page of `datasets:images` (data in, <img> in place);
+ *   - policy matrix (1,000 × 1,000): time from a click on a cell to the repainted frame;
+ * each as median / p95 / max against the target (≤ 100 ms).
+ * Needs `npm run build` first. Rows are written straight into the datasets schema (migration 0002) with
+ * better-sqlite3; every image shares one real WebP thumbnail so media requests are served, not failed.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const IMAGES = Number(process.env.BENCH_UI_IMAGES ?? 1_000_000);
+const CLASSES = Number(process.env.BENCH_UI_CLASSES ?? 1_000);
+const TARGET_MS = 100;
+const cli = join(root, 'bin', 'mixup-studio.cjs');
+if (!existsSync(join(root, 'out', 'main', 'cli.js')) || !existsSync(join(root, 'out', 'renderer', 'index.html'))) {
+  console.error('bench-ui: run `npm run build` first (out/main/cli.js and out/renderer are needed)');
+  process.exit(2);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'mixup-bench-ui-'));
+const home = join(tmp, 'home');
+const cleanup = () => rmSync(tmp, { recursive: true, force: true });
+
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { n: s.length, median: q(0.5), p95: q(0.95), max: s[s.length - 1] };
+}
+function line(name, st) {
+  const ok = st.p95 <= TARGET_MS ? 'OK' : 'OVER';
+  return `${name.padEnd(44)} median ${st.median.toFixed(1).padStart(7)} ms  p95 ${st.p95.toFixed(1).padStart(7)} ms  max ${st.max.toFixed(1).padStart(7)} ms  (n=${st.n}; target ≤ ${TARGET_MS} ms: ${ok}, p95/target ${(st.p95 / TARGET_MS).toFixed(2)})`;
+}
+
+async function buildHome() {
+  // Migrations by the app itself (so the schema is exactly the one in use), then rows written directly.
+  const r = spawnSync(process.execPath, [cli, '--home', home, 'datasets', '--json'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mixup-studio datasets failed: ${r.stderr}`);
+  const db = new Database(join(home, 'mixup-studio.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  const t0 = performance.now();
+  const dataRoot = join(tmp, 'synthetic');
+  mkdirSync(dataRoot, { recursive: true });
+  const ds = db.prepare(`INSERT INTO datasets (name, root, layout, scan_state, scanned_at) VALUES (?, ?, 'folders', 'complete', strftime('%Y-%m-%dT%H:%M:%fZ','now'))`).run('synthetic-1m', dataRoot).lastInsertRowid;
+  const insClass = db.prepare('INSERT INTO classes (dataset_id, name) VALUES (?, ?)');
+  const classIds = [];
+  db.transaction(() => {
+    for (let c = 0; c < CLASSES; c++) classIds.push(insClass.run(ds, `class-${String(c).padStart(4, '0')}`).lastInsertRowid);
+  })();
+  const ins = db.prepare(
+    `INSERT INTO images (dataset_id, rel_path, class_id, split, split_source, bytes, mtime_ms, hash, format, width, height, channels, status, verified, thumb)
+     VALUES (?, ?, ?, ?, 'auto', 784, 0, ?, 'png', 28, 28, 1, 'ok', 1, 'bench.webp')`,
+  );
+  const perClass = Math.ceil(IMAGES / CLASSES);
+  db.transaction(() => {
+    for (let i = 0; i < IMAGES; i++) {
+      const c = Math.floor(i / perClass);
+      const split = i % 10 < 8 ? 'train' : 'val';
+      ins.run(ds, `class-${String(c).padStart(4, '0')}/img-${String(i).padStart(7, '0')}.png`, classIds[c], split, `h${i.toString(16).padStart(15, '0')}`);
+    }
+  })();
+  db.close();
+  // One real thumbnail that every row points at.
+  const sample = join(root, 'resources', 'sample', 'fashion-mnist', 'bag');
+  await sharp(join(sample, readdirSync(sample)[0])).resize(96, 96).webp().toFile(join(home, 'thumbs', 'bench.webp'));
+  return (performance.now() - t0) / 1000;
+}
+
+function startServe() {
+  const child = spawn(process.execPath, [cli, '--home', home, 'serve', '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  return new Promise((res, rej) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) res({ child, url: JSON.parse(out.slice(0, nl)).url });
+    });
+    child.on('close', (code) => rej(new Error(`serve exited ${code}: ${err}`)));
+  });
+}
+
+async function main() {
+  console.log(`bench-ui: building a home with ${IMAGES.toLocaleString('en-US')} images in ${CLASSES.toLocaleString('en-US')} classes…`);
+  const buildSeconds = await buildHome();
+  console.log(`bench-ui: rows written in ${buildSeconds.toFixed(1)} s`);
+  const served = await startServe();
+  const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1440, height: 1000 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(120_000);
+    const tOpen = performance.now();
+    await page.goto(served.url);
+    const gallery = page.getByTestId('gallery-viewport');
+    await gallery.locator('img').first().waitFor();
+    console.log(`bench-ui: page open → first thumbnails ${(performance.now() - tOpen).toFixed(0)} ms (datasets:list + datasets:show + first page)`);
+    const galleryCount = await page.getByTestId('gallery-count').textContent();
+    console.log(`bench-ui: gallery says: ${galleryCount}`);
+
+    // Gallery: jumps across the whole 1,000,000 (worst case: every jump lands on uncached pages).
+    const gallerySamples = await page.evaluate(async () => {
+      const vp = document.querySelector('[data-testid="gallery-viewport"]');
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
+      const frames = [];
+      const loads = [];
+      const domCounts = [];
+      let seed = 12345;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+      for (let k = 0; k < 40; k++) {
+        const target = Math.floor(rand() * (vp.scrollHeight - vp.clientHeight));
+        const t0 = performance.now();
+        vp.scrollTop = target;
+        vp.dispatchEvent(new Event('scroll'));
+        await frame();
+        await frame();
+        frames.push(performance.now() - t0);
+        // Until every tile in view has its <img> (its page of datasets:images arrived).
+        const deadline = t0 + 10_000;
+        for (;;) {
+          const tiles = [...vp.querySelectorAll('.tile')];
+          const top = vp.scrollTop;
+          const inView = tiles.filter((t) => {
+            const y = parseFloat(t.style.top);
+            return y + 96 > top && y < top + vp.clientHeight;
+          });
+          if (inView.length > 0 && inView.every((t) => t.querySelector('img'))) break;
+          if (performance.now() > deadline) break;
+          await frame();
+        }
+        loads.push(performance.now() - t0);
+        domCounts.push(vp.querySelectorAll('.tile').length);
+      }
+      // Smooth scrolling: small steps, one per frame.
+      const steps = [];
+      for (let k = 0; k < 60; k++) {
+        const t0 = performance.now();
+        vp.scrollTop += 120;
+        vp.dispatchEvent(new Event('scroll'));
+        await frame();
+        steps.push(performance.now() - t0);
+      }
+      return { frames, loads, steps, maxTiles: Math.max(...domCounts) };
+    });
+
+    // Policy matrix: 1,000 × 1,000 clicks.
+    await page.getByRole('button', { name: /^Pair policy/ }).first().click();
+    const canvas = page.getByTestId('policy-matrix');
+    await canvas.waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="matrix-paint-ms"]')?.textContent?.startsWith('1000 × 1000'));
+    const matrix = await page.evaluate(async () => {
+      const c = document.querySelector('[data-testid="policy-matrix"]');
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
+      const gutter = Number(c.dataset.gutter);
+      const cell = Number(c.dataset.cell);
+      const rect = c.getBoundingClientRect();
+      const clicks = [];
+      const paints = [];
+      let seed = 777;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+      const visibleCells = Math.floor((rect.width - gutter) / cell);
+      for (let k = 0; k < 40; k++) {
+        const col = Math.floor(rand() * visibleCells);
+        const row = Math.floor(rand() * visibleCells);
+        const x = rect.left + gutter + col * cell + cell / 2;
+        const y = rect.top + gutter + row * cell + cell / 2;
+        const t0 = performance.now();
+        c.dispatchEvent(new MouseEvent('click', { clientX: x, clientY: y, bubbles: true }));
+        await frame();
+        clicks.push(performance.now() - t0);
+        paints.push(Number(document.querySelector('[data-testid="matrix-paint-ms"]').textContent.match(/paint ([\d.]+)/)[1]));
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      // Full redraws: scroll the (zoomed) matrix.
+      const zoom = document.querySelector('input[aria-label="Cell size"]');
+      zoom.value = '8';
+      zoom.dispatchEvent(new Event('input', { bubbles: true }));
+      await frame();
+      const scroller = c.parentElement.parentElement;
+      const scrolls = [];
+      for (let k = 0; k < 30; k++) {
+        const t0 = performance.now();
+        scroller.scrollTop = Math.floor(rand() * (scroller.scrollHeight - scroller.clientHeight));
+        scroller.scrollLeft = Math.floor(rand() * (scroller.scrollWidth - scroller.clientWidth));
+        scroller.dispatchEvent(new Event('scroll'));
+        await frame();
+        await frame();
+        scrolls.push(performance.now() - t0);
+      }
+      return { clicks, paints, scrolls, cell, visibleCells };
+    });
+    const forbidden = await page.getByTestId('forbidden-pairs').locator('li').count();
+
+    console.log('');
+    console.log(`UI bench — ${IMAGES.toLocaleString('en-US')} images, ${CLASSES.toLocaleString('en-US')} classes, headless Chromium (--disable-gpu), ${new Date().toISOString()}`);
+    console.log(line('gallery scroll jump → painted frame', stats(gallerySamples.frames)));
+    console.log(line('gallery scroll jump → visible tiles filled', stats(gallerySamples.loads)));
+    console.log(line('gallery small scroll step → painted frame', stats(gallerySamples.steps)));
+    console.log(`  (tiles in the DOM at most: ${gallerySamples.maxTiles} of ${IMAGES.toLocaleString('en-US')})`);
+    console.log(line('matrix click → repainted frame', stats(matrix.clicks)));
+    console.log(line('matrix click: canvas paint itself', stats(matrix.paints)));
+    console.log(line('matrix scroll (cell 8 px) → full redraw frame', stats(matrix.scrolls)));
+    console.log(`  (matrix 1,000 × 1,000, fit cell ${matrix.cell} px; ${forbidden} pairs forbidden by the clicks)`);
+  } finally {
+    await context.close();
+    served.child.kill('SIGTERM');
+    await new Promise((r) => served.child.on('close', r));
+    cleanup();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  cleanup();
+  process.exit(1);
+});
