@@ -57,20 +57,20 @@ describe('mixup-studio index / datasets / dataset / verify (CLI.md shapes)', () 
     expect(human.stdout).toMatch(/excluded \(1\):\n  t-shirt\/dup-b\.png: label conflict/);
   });
 
-  it('index --verify runs both passes; errors exit non-zero with one stderr line naming the culprit', async () => {
+  it('the built CLI (npm run build): index --verify runs both passes in the bundled workers; errors name the culprit', async () => {
     const home = join(base.dir, 'home2');
-    const r = await runCli(['--json', 'index', root, '--verify'], { home });
+    const r = await runCli(['--json', 'index', root, '--verify'], { home, built: true });
     expect(r.code, r.stderr).toBe(0);
     const doc = r.json();
     expect(doc.verify).toEqual({ verified: goodCount, corrupt: [], seconds: expect.any(Number) });
     expect(doc.dataset.name).toBe('tree');
 
-    const missing = await runCli(['--json', 'dataset', 'show', 'nope'], { home });
+    const missing = await runCli(['--json', 'dataset', 'show', 'nope'], { home, built: true });
     expect(missing.code).not.toBe(0);
     expect(missing.stdout).toBe('');
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     expect(missing.stderr).toMatch(/no dataset 'nope'/);
-    const noDir = await runCli(['index', join(base.dir, 'no-such-dir')], { home });
+    const noDir = await runCli(['index', join(base.dir, 'no-such-dir')], { home, built: true });
     expect(noDir.code).not.toBe(0);
     expect(noDir.stderr).toMatch(/no-such-dir does not exist/);
   });
