@@ -14,7 +14,9 @@
  * - BatchMatMul with transposeA/transposeB: transpose the operand on the heap, then the fast path
  * - MaxPoolGrad: one pass that routes each dy to the first maximum of its window (the cpu backend's rule)
  * - DepthwiseConv2dNativeBackpropFilter / …Input: direct loops (the work per output is a short dot product)
- * - Sum over leading axes (bias gradients): column sums instead of transpose-then-reduce
+ * - Sum / Mean over leading axes (bias gradients, BatchNorm statistics): column sums instead of
+ *   transpose-then-reduce
+ * - Tile (BatchNorm's gradient): block copies instead of a per-element index loop
  * - Identity: shares the data instead of copying it
  *
  * All loops run in a fixed order, so the same inputs always give bit-identical outputs.
@@ -553,6 +555,75 @@ function sum(args: Args): TensorInfo {
   return out;
 }
 
+/** Mean over leading axes (BatchNorm's batch statistics): column sums divided by the count. */
+function mean(args: Args): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const x = inputs.x!;
+  const rank = x.shape.length;
+  const axes = tfc.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+  if (x.dtype !== 'float32' || !leading) return originalKernels.Mean!.kernelFunc(args as never) as TensorInfo;
+  const rows = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
+  const inner = x.shape.slice(axes.length);
+  const cols = inner.reduce((p, q) => p * q, 1);
+  const outShape = attrs.keepDims ? [...axes.map(() => 1), ...inner] : inner;
+  const acc = new Float64Array(cols);
+  const xv = f32(backend, x);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) acc[c]! += xv[o + c]!;
+  }
+  for (let c = 0; c < cols; c++) acc[c]! /= rows;
+  const out = alloc(backend, outShape);
+  f32(backend, out).set(acc);
+  return out;
+}
+
+/**
+ * Tile (BatchNorm's gradient broadcasts per-channel values to the activation's full shape with it): fills
+ * the first copy along each axis recursively, then replicates whole blocks with copyWithin.
+ */
+function tile(args: Args): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const x = inputs.x!;
+  const reps = attrs.reps as number[];
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') return originalKernels.Tile!.kernelFunc(args as never) as TensorInfo;
+  const rank = x.shape.length;
+  const outShape = x.shape.map((d, i) => d * reps[i]!);
+  const out = backend.makeOutput(outShape, x.dtype);
+  const size = outShape.reduce((p, q) => p * q, 1);
+  if (size === 0) return out;
+  if (rank === 0) {
+    f32(backend, out).set(f32(backend, x));
+    return out;
+  }
+  const xInfo = backend.dataIdMap.get(x.dataId)!;
+  const oInfo = backend.dataIdMap.get(out.dataId)!;
+  // float32 and int32 are both 4 bytes: copy raw 32-bit words.
+  const src = new Int32Array(backend.wasm.HEAPU8.buffer, xInfo.memoryOffset, x.shape.reduce((p, q) => p * q, 1));
+  const dst = new Int32Array(backend.wasm.HEAPU8.buffer, oInfo.memoryOffset, size);
+  const srcStride = new Array<number>(rank);
+  const dstStride = new Array<number>(rank);
+  srcStride[rank - 1] = 1;
+  dstStride[rank - 1] = 1;
+  for (let d = rank - 2; d >= 0; d--) {
+    srcStride[d] = srcStride[d + 1]! * x.shape[d + 1]!;
+    dstStride[d] = dstStride[d + 1]! * outShape[d + 1]!;
+  }
+  const fill = (d: number, so: number, dof: number): void => {
+    const n = x.shape[d]!;
+    if (d === rank - 1) {
+      dst.set(src.subarray(so, so + n), dof);
+    } else {
+      for (let i = 0; i < n; i++) fill(d + 1, so + i * srcStride[d]!, dof + i * dstStride[d]!);
+    }
+    const block = n * dstStride[d]!;
+    for (let r = 1; r < reps[d]!; r++) dst.copyWithin(dof + r * block, dof, dof + block);
+  };
+  fill(0, 0, 0);
+  return out;
+}
+
 /** The kernels this module provides, by name. */
 export const WASM_TRAINING_KERNELS: Record<string, KernelFunc> = {
   Conv2DBackpropFilter: conv2DBackpropFilter as unknown as KernelFunc,
@@ -563,6 +634,8 @@ export const WASM_TRAINING_KERNELS: Record<string, KernelFunc> = {
   BatchMatMul: batchMatMul as unknown as KernelFunc,
   Identity: identity as unknown as KernelFunc,
   Sum: sum as unknown as KernelFunc,
+  Mean: mean as unknown as KernelFunc,
+  Tile: tile as unknown as KernelFunc,
 };
 
 /**

@@ -270,6 +270,32 @@ describe('wasm training kernels match the cpu backend', () => {
     }
   });
 
+  it('Mean: leading-axis reductions (BatchNorm statistics) and every other axis set, with and without keepDims', async () => {
+    const r = rng(8);
+    for (let t = 0; t < 16; t++) {
+      const rank = int(r, 1, 4);
+      const shape = Array.from({ length: rank }, () => int(r, 1, 7));
+      const all = shape.map((_, i) => i);
+      const axis = t % 2 === 0 ? all.slice(0, int(r, 1, rank)) : all.filter(() => r() < 0.5);
+      const keepDims = r() < 0.5;
+      const size = shape.reduce((p, q) => p * q, 1);
+      await expectSameOnBothBackends('Mean', { x: { shape, values: randArray(r, size) } }, { axis, keepDims }, `shape ${shape} axis ${axis} keepDims ${keepDims}`);
+    }
+  });
+
+  it('Tile: random ranks 1-5 and repetitions (incl. the per-channel broadcast BatchNorm gradients use)', async () => {
+    const r = rng(9);
+    const cases: Array<[number[], number[]]> = [[[1, 1, 1, 6], [4, 5, 5, 1]]];
+    for (let t = 0; t < 15; t++) {
+      const rank = int(r, 1, 5);
+      cases.push([Array.from({ length: rank }, () => int(r, 1, 4)), Array.from({ length: rank }, () => int(r, 1, 3))]);
+    }
+    for (const [shape, reps] of cases) {
+      const size = shape.reduce((p, q) => p * q, 1);
+      await expectSameOnBothBackends('Tile', { x: { shape, values: randArray(r, size) } }, { reps }, `shape ${shape} reps ${reps}`);
+    }
+  });
+
   it('Identity shares data safely: the source stays intact and both tensors can be disposed independently', async () => {
     await tf.setBackend('wasm');
     const a = tf.tensor1d([1, 2, 3]);
