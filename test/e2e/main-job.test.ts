@@ -67,6 +67,9 @@ describe('the main job in the browser (serve + Chromium)', () => {
     const gallery = page.getByTestId('gallery-viewport');
     await gallery.locator('img').first().waitFor();
     await expect.poll(() => gallery.locator('img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0).length), { timeout: 20_000 }).toBeGreaterThanOrEqual(8);
+    await expect
+      .poll(() => gallery.locator('img').evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0)), { timeout: 20_000 })
+      .toBe(true);
     await shot(page, '02-dataset-indexed');
   });
 

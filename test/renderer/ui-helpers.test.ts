@@ -5,6 +5,7 @@ import { histogram, rampFactor, scheduleFromConfig, unmixedShareByClass } from '
 import { errorFor, fieldErrorsFrom } from '../../src-renderer/src/lib/train/config-errors';
 import { filterRuns, sortRuns } from '../../src-renderer/src/lib/runs/runs-table';
 import { metricRows, overlay } from '../../src-renderer/src/lib/runs/compare-view';
+import { formatDuration, formatValue } from '../../src-renderer/src/lib/format';
 import type { RunConfig, RunDetail, RunSummary } from '../../src-renderer/src/lib/contract-types';
 
 describe('virtual gallery grid', () => {
@@ -161,5 +162,18 @@ describe('runs table and comparison', () => {
     expect(rows[0]!.deltas[1]).toBeCloseTo(0.2);
     expect(rows[0]!.deltas[0]).toBeNull();
     expect(rows[2]!.deltas[1]).toBeNull();
+  });
+});
+
+describe('formatting', () => {
+  it('shows config values without float noise and durations in h/m/s', () => {
+    expect(formatValue(0.4)).toBe('0.4');
+    expect(formatValue(0.1 + 0.2)).toBe('0.3');
+    expect(formatValue(null)).toBe('null');
+    expect(formatValue(undefined)).toBe('(unset)');
+    expect(formatValue([12, 12])).toBe('[12,12]');
+    expect(formatDuration(59.6)).toBe('1m 00s');
+    expect(formatDuration(3725)).toBe('1h 02m');
+    expect(formatDuration(Number.NaN)).toBe('—');
   });
 });

@@ -30,7 +30,7 @@ export function formatCount(n: number | null | undefined): string {
 export function formatValue(v: unknown): string {
   if (v === undefined) return '(unset)';
   if (v === null) return 'null';
-  if (typeof v === 'number') return formatNumber(v, 6).replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m));
+  if (typeof v === 'number') return Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v);
   if (typeof v === 'string') return v;
   return JSON.stringify(v);
 }

@@ -26,7 +26,8 @@ export function lineOptions(
     title: opts.title,
     scales: { x: { time: false }, y: { auto: true }, ...(hasY2 ? { y2: { auto: true } } : {}) },
     axes: [
-      { ...axisStyle, label: opts.xLabel },
+      // Epochs are whole numbers: ticks only on integers.
+      { ...axisStyle, label: opts.xLabel, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
       { ...axisStyle, label: opts.yLabel },
       ...(hasY2 ? [{ ...axisStyle, scale: 'y2', side: 1 as const, grid: { show: false }, label: opts.y2Label }] : []),
     ],

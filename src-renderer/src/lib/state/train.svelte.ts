@@ -92,6 +92,11 @@ export interface RunMonitor {
   cancel(): void;
 }
 
+/** A run still going (the worker reports `starting` before its first batch). */
+export function isActive(status: string): boolean {
+  return status === 'running' || status === 'starting';
+}
+
 function finiteOr(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
@@ -111,7 +116,7 @@ export class TrainState {
   schedule = $derived<ScheduleEpoch[]>(
     this.preview ? scheduleFromPreview(this.preview) : this.resolved ? scheduleFromConfig(this.resolved) : [],
   );
-  running = $derived(this.monitor !== null && this.monitor.status === 'running');
+  running = $derived(this.monitor !== null && isActive(this.monitor.status));
 
   #seq = 0;
 
@@ -242,7 +247,7 @@ export class TrainState {
 
   async cancel(): Promise<void> {
     const m = this.monitor;
-    if (!m || m.status !== 'running') return;
+    if (!m || !isActive(m.status)) return;
     if (m.runId != null) {
       await app.attempt('Could not cancel the run', () => app.api.call('runs:cancel', { run: m.runId }));
     }
