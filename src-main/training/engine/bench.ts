@@ -5,6 +5,7 @@
 import { AppError } from '../../api/errors';
 import { initEngine, loadTf, type BackendName } from './index';
 import type { StepProfile } from './profile';
+import type { Scalar } from '@tensorflow/tfjs';
 
 export interface BenchTrainOptions {
   arch?: string;
@@ -53,7 +54,7 @@ export async function benchTrainStep(opts: BenchTrainOptions = {}): Promise<Benc
     const lam = tf.randomUniform([batch, 1], 0, 1, 'float32', 10);
     return tf.add(tf.mul(a, lam), tf.mul(b, tf.sub(1, lam)));
   });
-  const step = (): tf.Scalar => optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, forwardLogits(net, x, true)) as tf.Scalar, true) as tf.Scalar;
+  const step = (): Scalar => optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, forwardLogits(net, x, true)) as Scalar, true) as Scalar;
   const runStep = (): void => {
     const loss = step();
     loss.dataSync();
