@@ -57,7 +57,7 @@ describe('preload (window.api)', () => {
 });
 
 describe('Electron entry (src-main/index.ts)', () => {
-  it('starts the app with the real operations table: single-instance lock, scheme, IPC, window on the app URL', async () => {
+  it('starts the app with the real operations table, and the page client reaches it through the preload with real errors', async () => {
     vi.stubEnv('MIXUP_STUDIO_HOME', home);
     await import('../../src-main/index');
     expect(fake.app.lockRequested).toBe(true);
@@ -66,6 +66,28 @@ describe('Electron entry (src-main/index.ts)', () => {
     await expect.poll(() => fake.windows.length).toBe(1);
     expect(fake.windows[0]!.loaded).toEqual([APP_INDEX_URL]);
     expect(fake.ipcMain.handlers.has('datasets:list')).toBe(true);
+
+    // The whole Electron path, page to core: the page's client over the real preload, the (fake) IPC wire
+    // and the main process's real handlers; errors come back as AppErrors with the core's sentence.
+    const win = fake.windows[0]!;
+    fake.ipcRenderer.invoke = (async (channel: string, ...args: unknown[]) =>
+      fake.ipcMain.handlers.get(channel)!({ sender: win.webContents, senderFrame: { url: APP_INDEX_URL, parent: null } }, ...args)) as typeof fake.ipcRenderer.invoke;
+    win.webContents.send = (channel: string, message: unknown) => void fake.ipcRenderer.emit(channel, {}, structuredClone(message));
+    const clientPath = '../../src-renderer/src/lib/api/client';
+    const { createElectronClient } = (await import(/* @vite-ignore */ clientPath)) as {
+      createElectronClient(b: BridgeApi): { kind: string; call<T>(n: string, i?: unknown): Promise<T>; mediaUrl(k: string, id: number): string };
+    };
+    const api = createElectronClient(fake.contextBridge.exposed.get('api') as BridgeApi);
+    expect(api.kind).toBe('electron');
+    expect((await api.call<{ home: string }>('system:info')).home).toBe(home);
+    const err = await api.call('datasets:show', { dataset: 'holiday-photos' }).then(
+      () => undefined,
+      (e: unknown) => e as { name: string; kind: string; message: string },
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toMatchObject({ kind: 'not-found', message: expect.stringContaining('holiday-photos') });
+    expect(err!.message).not.toMatch(/Error invoking remote method/);
+    expect(api.mediaUrl('thumb', 12)).toBe('mixup://app/media/thumb/12');
     fake.app.quit();
     await expect.poll(() => fake.app.quitted).toBe(true);
     vi.unstubAllEnvs();
