@@ -42,8 +42,12 @@ describe('datasets ops: curation and gallery paging', () => {
   it('pages by offset in id order, filters by class/split/status, and counts the total', async () => {
     const s = tempServices();
     cleanups.push(s.cleanup);
-    const { ctx } = testContext(s);
+    const { ctx, events } = testContext(s);
     const idx: any = await invokeOperation(operations, 'datasets:index', { root }, ctx);
+    // Progress for the UI: index.progress events, the last one complete.
+    const progress = events.filter((e) => e.topic === 'index.progress').map((e) => e.data as any);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatchObject({ done: idx.added, total: idx.added, label: 'done' });
     const page = (input: object) => invokeOperation(operations, 'datasets:images', { dataset: idx.dataset.id, ...input }, ctx) as Promise<any>;
     const all = await page({ offset: 0, limit: 1000 });
     expect(all.total).toBe(idx.images + idx.corrupt.length);
