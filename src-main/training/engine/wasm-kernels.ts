@@ -8,11 +8,13 @@
  * Every kernel here works on the wasm heap directly and hands the arithmetic-heavy part to the backend's own
  * XNNPACK kernels (Conv2D, and the `BatchMatMul` fast path: batch 1, no transposes), which run on the
  * backend's thread pool:
- * - Conv2DBackpropFilter: a convolution of the transposed input with the transposed output gradient
+ * - Conv2DBackpropFilter: a convolution of the transposed input with the transposed output gradient (or,
+ *   for few taps·channels, dyᵀ · im2col(x) on the matmul)
  * - Conv2DBackpropInput:  stride 1: a convolution of dy with the rotated filter; strided: cols[M, K] =
  *   dy[M, Cout] · Wᵀ[Cout, K] on XNNPACK (K = kh·kw·Cin, M = N·outH·outW), then col2im into dx
  * - BatchMatMul with transposeA/transposeB: transpose the operand on the heap, then the fast path
- * - MaxPoolGrad: one pass that routes each dy to the first maximum of its window (the cpu backend's rule)
+ * - MaxPoolGrad: one pass that routes each dy to the first position equal to the window's maximum (the
+ *   forward output), i.e. the cpu backend's first-max rule
  * - DepthwiseConv2dNativeBackpropFilter / …Input: direct loops (the work per output is a short dot product)
  * - Sum / Mean over leading axes (bias gradients, BatchNorm statistics): column sums instead of
  *   transpose-then-reduce
@@ -137,6 +139,34 @@ function geom(ci: ReturnType<typeof backend_util.computeConv2DInfo>): ConvGeom {
   };
 }
 
+/** cols[m, (fy, fx, c)] = x[b, oy·s + fy·d − pt, ox·s + fx·d − pl, c], zero in the padding (im2col). */
+function im2col(g: ConvGeom, x: Float32Array, cols: Float32Array): void {
+  const { cin } = g;
+  const K = g.kh * g.kw * cin;
+  let m = 0;
+  for (let b = 0; b < g.n; b++) {
+    const xb = b * g.inH * g.inW * cin;
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++, m++) {
+        const co = m * K;
+        for (let fy = 0; fy < g.kh; fy++) {
+          const iy = oy * g.sh + fy * g.dh - g.pt;
+          for (let fx = 0; fx < g.kw; fx++) {
+            const ix = ox * g.sw + fx * g.dw - g.pl;
+            const ko = co + (fy * g.kw + fx) * cin;
+            if (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) {
+              for (let c = 0; c < cin; c++) cols[ko + c] = 0;
+            } else {
+              const xo = xb + (iy * g.inW + ix) * cin;
+              for (let c = 0; c < cin; c++) cols[ko + c] = x[xo + c]!;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 /** dx[b, iy, ix, c] += cols[m, (fy, fx, c)] for every window position inside the image (col2im). */
 function col2imAdd(g: ConvGeom, cols: Float32Array, dx: Float32Array): void {
   dx.fill(0);
@@ -198,6 +228,21 @@ function conv2DBackpropFilter(args: Args): TensorInfo {
     false,
   );
   const g = geom(ci);
+  const M = g.n * g.outH * g.outW;
+  const K = g.kh * g.kw * g.cin;
+  if (K <= 32) {
+    // Few taps·channels (a first layer): dWᵀ[Cout, K] = dyᵀ[Cout, M] · im2col(x)[M, K] on XNNPACK's matmul,
+    // which packs only the small im2col side (the convolution below would repack all of dy).
+    const dyT = transpose2d(backend, dy, M, g.cout);
+    const cols = alloc(backend, [M, K]);
+    im2col(g, f32(backend, x), f32(backend, cols));
+    const dwT = fastMatMul(backend, dyT, cols);
+    backend.disposeData(dyT.dataId);
+    backend.disposeData(cols.dataId);
+    const dw = transpose2d(backend, dwT, g.cout, K);
+    backend.disposeData(dwT.dataId);
+    return { dataId: dw.dataId, shape: [...filterShape], dtype: 'float32' } as TensorInfo;
+  }
   // Rows/columns the forward pass never read (valid padding with a stride that leaves a remainder) are cut off.
   const needH = (g.kh - 1) * g.dh + (g.outH - 1) * g.sh + 1 - g.pt;
   const needW = (g.kw - 1) * g.dw + (g.outW - 1) * g.sw + 1 - g.pl;
@@ -336,6 +381,7 @@ function maxPoolGrad(args: Args): TensorInfo {
   const pl = ci.padInfo.left;
   const dxT = alloc(backend, [...x.shape]);
   const xv = f32(backend, x);
+  const yv = f32(backend, inputs.output!);
   const dyv = f32(backend, dy);
   const dx = f32(backend, dxT);
   dx.fill(0);
@@ -353,16 +399,41 @@ function maxPoolGrad(args: Args): TensorInfo {
         const xMax = Math.min(inW, x0 + fw);
         const dyo = ((b * outH + oy) * outW + ox) * C;
         if (yMin >= yMax || xMin >= xMax) continue;
+        const two = yMax - yMin === 2 && xMax - xMin === 2;
+        const o0 = xb + (yMin * inW + xMin) * C;
+        const o2 = o0 + inW * C;
         for (let c = 0; c < C; c++) {
+          // The forward output holds each window's maximum: the first position (row-major) equal to it is
+          // the cpu backend's argmax. Only when there is none (NaNs, -Infinity) does the full scan run.
+          const m = yv[dyo + c]!;
           let at = -1;
-          let best = Number.NEGATIVE_INFINITY;
-          for (let iy = yMin; iy < yMax; iy++) {
-            let o = xb + (iy * inW + xMin) * C + c;
-            for (let ix = xMin; ix < xMax; ix++, o += C) {
-              const v = xv[o]!;
-              if (v > best) {
-                best = v;
-                at = o;
+          if (m > Number.NEGATIVE_INFINITY) {
+            if (two) {
+              const a0 = o0 + c;
+              const a2 = o2 + c;
+              at = xv[a0] === m ? a0 : xv[a0 + C] === m ? a0 + C : xv[a2] === m ? a2 : xv[a2 + C] === m ? a2 + C : -1;
+            } else {
+              for (let iy = yMin; iy < yMax && at < 0; iy++) {
+                let o = xb + (iy * inW + xMin) * C + c;
+                for (let ix = xMin; ix < xMax; ix++, o += C) {
+                  if (xv[o] === m) {
+                    at = o;
+                    break;
+                  }
+                }
+              }
+            }
+          }
+          if (at < 0) {
+            let best = Number.NEGATIVE_INFINITY;
+            for (let iy = yMin; iy < yMax; iy++) {
+              let o = xb + (iy * inW + xMin) * C + c;
+              for (let ix = xMin; ix < xMax; ix++, o += C) {
+                const v = xv[o]!;
+                if (v > best) {
+                  best = v;
+                  at = o;
+                }
               }
             }
           }
