@@ -23,6 +23,8 @@ export class PolicyState {
 
   weights = new Float32Array(0);
   notes = new Map<string, string>();
+  /** Pairs (i ≤ j) not at the default weight, kept up to date on every change: lists and repaints are O(pairs). */
+  nonDefault = new Map<number, { i: number; j: number }>();
   #index = new Map<string, number>();
 
   visible = $derived(filterClasses(this.classes, this.query));
@@ -33,17 +35,12 @@ export class PolicyState {
     void this.version;
     const out: PolicyPair[] = [];
     const n = this.classes.length;
-    for (let i = 0; i < n; i++) {
-      for (let j = i; j < n; j++) {
-        const w = this.weights[i * n + j]!;
-        if (w < 1) {
-          const a = this.classes[i]!;
-          const b = this.classes[j]!;
-          out.push({ a, b, weight: w, note: this.notes.get(pairKey(a, b)) ?? null });
-        }
-      }
+    for (const { i, j } of this.nonDefault.values()) {
+      const a = this.classes[i]!;
+      const b = this.classes[j]!;
+      out.push({ a, b, weight: this.weights[i * n + j]!, note: this.notes.get(pairKey(a, b)) ?? null });
     }
-    return out;
+    return out.sort((x, y) => (x.a < y.a ? -1 : x.a > y.a ? 1 : x.b < y.b ? -1 : x.b > y.b ? 1 : 0));
   });
 
   weightAt(i: number, j: number): number {
@@ -69,6 +66,7 @@ export class PolicyState {
     const n = classes.length;
     this.weights = new Float32Array(n * n).fill(1);
     this.notes = new Map();
+    this.nonDefault = new Map();
     this.#index = new Map(classes.map((c, i) => [c, i]));
     this.classes = classes;
     for (const p of pairs) this.store(p.a, p.b, p.weight, p.note ?? null);
@@ -83,6 +81,10 @@ export class PolicyState {
     const n = this.classes.length;
     this.weights[i * n + j] = weight;
     this.weights[j * n + i] = weight;
+    const lo = Math.min(i, j);
+    const hi = Math.max(i, j);
+    if (weight < 1) this.nonDefault.set(lo * n + hi, { i: lo, j: hi });
+    else this.nonDefault.delete(lo * n + hi);
     if (note) this.notes.set(pairKey(a, b), note);
     else this.notes.delete(pairKey(a, b));
   }
