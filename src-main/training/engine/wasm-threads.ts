@@ -14,6 +14,7 @@
  * - the backend sizes its XNNPACK pool as `min(requested, logical cores / 2)` (it assumes two hyperthreads
  *   per core); while the module initialises, `os.cpus()` reports the cores twice so the pool can use all of
  *   them.
+ * - the pthread workers never hold the process open (a CLI command that trained still exits by itself).
  * Results do not depend on the thread count: XNNPACK splits work by output tiles, and each output element is
  * summed by one thread in a fixed order.
  */
@@ -57,6 +58,11 @@ function installWorkerShim(wasmDir: string): () => void {
       if (typeof url === 'string' && url.startsWith('blob:')) super(boot, { ...options, eval: true });
       else super(url, options);
     }
+
+    // Emscripten re-refs a worker whenever it runs a pthread; XNNPACK's pool threads run for the life of the
+    // process, so that would keep every process that trained from ever exiting on its own. (Workers are
+    // ref'd while they load, and Emscripten unrefs them once loaded.)
+    override ref(): void {}
   }
   const g = globalThis as Record<string, unknown>;
   const before = Object.getOwnPropertyDescriptor(g, 'Worker');

@@ -1,6 +1,7 @@
 /**
  * Child process for threads.test.ts: initialises wasm with the thread count given in argv[2], runs three Adam
- * steps of a small conv net from fixed seeds and prints the sha256 of every loss and final weight.
+ * steps of a small conv net from fixed seeds and prints the sha256 of every loss and final weight, then lets
+ * the process end by itself.
  */
 import { createHash } from 'node:crypto';
 import { initEngine, loadTf } from '../../../src-main/training/engine/index';
@@ -28,5 +29,5 @@ void (async () => {
   }
   for (const v of vars) hash.update(Buffer.from((await v.data()).buffer));
   process.stdout.write(`${JSON.stringify({ threads: info.threads, device: info.device, hash: hash.digest('hex') })}\n`);
-  process.exit(0);
+  // No process.exit: the process must end by itself (the pthread workers must not hold it open).
 })();
