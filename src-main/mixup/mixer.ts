@@ -182,6 +182,30 @@ export function mixInputArray(plan: MixPlan, src: Float32Array, shape: readonly 
 /** Backends whose tensors live in host memory: mixing there is faster on the typed array than through ops. */
 const HOST_BACKENDS = new Set(['cpu', 'wasm']);
 
+/**
+ * MixUp of activations with first axis = batch, as one matrix product: out = M · h, where row i of M has λ_i
+ * at i and 1 − λ_i at the partner (an unmixed row is the identity row). Its gradient is a matMul too, so it
+ * trains on every backend (a gather's gradient needs UnsortedSegmentSum, which the wasm backend lacks).
+ */
+function mixFeatures(plan: MixPlan, h: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    if (!anyMixed(plan)) return h.clone();
+    const n = plan.size;
+    const m = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) {
+      if (plan.reasons[i] === null && plan.kind[i] === KIND_MIXUP) {
+        m[i * n + i] += plan.lambda[i];
+        m[i * n + plan.partner[i]] += 1 - plan.lambda[i];
+      } else {
+        m[i * n + i] = 1;
+      }
+    }
+    const flat = tf.reshape(h, [n, -1]);
+    const mixed = tf.matMul(tf.tensor2d(m, [n, n]), flat);
+    return tf.reshape(mixed, h.shape);
+  });
+}
+
 /** Creates the training loop's mixer. Only the training loop constructs one; evaluation never receives it. */
 export function createMixer(opts: MixerOptions): Mixer {
   const planner = new Planner({
@@ -212,7 +236,10 @@ export function createMixer(opts: MixerOptions): Mixer {
     },
     applyToFeatures(plan, h) {
       checkPlan(plan, h.shape[0], 'applyToFeatures');
-      return mixTensor(plan, h, plan.mixAt === 'input');
+      let cut = false;
+      for (let i = 0; i < plan.size; i++) if (plan.kind[i] === KIND_CUTMIX && plan.reasons[i] === null) cut = true;
+      if (cut) return mixTensor(plan, h, plan.mixAt === 'input');
+      return mixFeatures(plan, h);
     },
     targets(plan, labels, numClasses) {
       checkPlan(plan, labels.length, 'targets');
