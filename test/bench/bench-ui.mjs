@@ -156,7 +156,12 @@ async function main() {
         await frame();
         steps.push(performance.now() - t0);
       }
-      return { frames, loads, steps, maxTiles: Math.max(...domCounts) };
+      // Server time of the paging op, as the browser saw it (request → last byte).
+      const paging = performance
+        .getEntriesByType('resource')
+        .filter((e) => e.name.includes('/api/call/datasets%3Aimages'))
+        .map((e) => e.responseEnd - e.startTime);
+      return { frames, loads, steps, paging, maxTiles: Math.max(...domCounts) };
     });
 
     // Policy matrix: 1,000 × 1,000 clicks.
@@ -215,6 +220,7 @@ async function main() {
     console.log(line('gallery scroll jump → painted frame', stats(gallerySamples.frames)));
     console.log(line('gallery scroll jump → visible tiles filled', stats(gallerySamples.loads)));
     console.log(line('gallery small scroll step → painted frame', stats(gallerySamples.steps)));
+    console.log(line('  of which: datasets:images request (HTTP)', stats(gallerySamples.paging)));
     console.log(`  (tiles in the DOM at most: ${gallerySamples.maxTiles} of ${IMAGES.toLocaleString('en-US')})`);
     console.log(line('matrix click → repainted frame', stats(matrix.clicks)));
     console.log(line('matrix click: canvas paint itself', stats(matrix.paints)));

@@ -92,6 +92,9 @@ describe('the main job in the browser (serve + Chromium)', () => {
     await page.getByTestId('matrix-hover').waitFor();
     await canvas.hover({ position: { x: gutter + 2 * cell + cell / 2, y: gutter + cell / 2 } });
     await page.getByTestId('matrix-hover').getByText(/ankle-boot × sneaker: forbidden/).waitFor();
+    // The policy's effect, from mixup:preview: one row per class with its share left unmixed.
+    await page.getByRole('button', { name: 'Preview with the train config' }).click();
+    await expect.poll(() => page.getByTestId('policy-effect').locator('tr').count(), { timeout: 30_000 }).toBe(CLASSES.length);
     await shot(page, '03-pair-policy');
   });
 
@@ -128,6 +131,13 @@ describe('the main job in the browser (serve + Chromium)', () => {
     await expect.poll(() => page.locator('[data-field="mixup.prob"] [role="alert"]').count(), { timeout: 10_000 }).toBe(0);
     expectedErrors.push(...driven.consoleErrors.splice(before).filter((e) => /config%3Aresolve|status of 400/.test(e)));
     expect(expectedErrors.length, 'the invalid value reached config:resolve').toBeGreaterThan(0);
+    // The schedule timeline, from mixup:preview on the dataset: one block per epoch.
+    await page.locator('input[name="epochs"]').fill('2');
+    await page.locator('input[name="alpha"]').fill('0.4');
+    await page.getByText('valid', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Preview on the dataset' }).click();
+    await page.getByText('from mixup preview').waitFor({ timeout: 30_000 });
+    expect(await page.locator('figure.timeline rect.on').count()).toBe(2);
     await train('0.4');
     const epochRows = page.locator('[aria-label="Run monitor"] table.epochs tbody tr');
     expect(await epochRows.count()).toBe(2);

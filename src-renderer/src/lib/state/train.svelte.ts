@@ -113,8 +113,12 @@ export class TrainState {
   auditEpoch = $state<number | null>(null);
 
   config = $derived(draftToConfig(this.draft));
+  configKey = $derived(JSON.stringify(this.config));
+  /** The config (key) the preview was computed for: a preview of an older config is not shown. */
+  previewFor = $state<string | null>(null);
+  currentPreview = $derived(this.preview && this.previewFor === `${app.datasetId}:${this.configKey}` ? this.preview : null);
   schedule = $derived<ScheduleEpoch[]>(
-    this.preview ? scheduleFromPreview(this.preview) : this.resolved ? scheduleFromConfig(this.resolved) : [],
+    this.currentPreview ? scheduleFromPreview(this.currentPreview) : this.resolved ? scheduleFromConfig(this.resolved) : [],
   );
   running = $derived(this.monitor !== null && isActive(this.monitor.status));
 
@@ -136,7 +140,6 @@ export class TrainState {
       const resolved = (res as { config?: RunConfig }).config && !(res as RunConfig).mixup ? (res as { config: RunConfig }).config : (res as RunConfig);
       this.resolved = resolved;
       this.errors = {};
-      this.preview = null;
       return true;
     } catch (err) {
       if (seq !== this.#seq) return false;
@@ -155,11 +158,15 @@ export class TrainState {
   async runPreview(dataset: number): Promise<void> {
     if (!(await this.validate())) return;
     this.previewBusy = true;
+    const key = this.configKey;
     try {
       const doc = await app.attempt('Could not preview MixUp', () =>
-        app.api.call<PreviewDoc>('mixup:preview', { dataset: String(dataset), config: $state.snapshot(this.config) }),
+        app.api.call<PreviewDoc>('mixup:preview', { dataset: String(dataset), config: JSON.parse(key) }),
       );
-      if (doc) this.preview = doc;
+      if (doc) {
+        this.preview = doc;
+        this.previewFor = `${dataset}:${key}`;
+      }
     } finally {
       this.previewBusy = false;
     }
