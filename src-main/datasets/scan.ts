@@ -5,8 +5,7 @@
  * committed row valid and the dataset marked `scanning`; the next scan completes it.
  */
 import { availableParallelism } from 'node:os';
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AppError, cancelled } from '../api/errors';
 import { workerEntry } from '../core/entries';
@@ -111,8 +110,12 @@ function within(parent: string, child: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 
-/** Walks a class-folder or split-folder tree; yields the candidates of each folder and records issues. */
-async function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], signal?: AbortSignal): AsyncGenerator<Candidate[]> {
+/**
+ * Walks a class-folder or split-folder tree; yields the candidates of each folder and records issues.
+ * Synchronous directory reads (one call per folder): thread-pool round trips per folder cost more than they
+ * save, and the caller yields to the event loop between chunks.
+ */
+function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], signal?: AbortSignal): Generator<Candidate[]> {
   const realRoot = realpathSync(root);
   const seenOutside = new Set<string>();
   const classify = (rel: string, file: string): Candidate | undefined => {
@@ -144,9 +147,9 @@ async function* walkTree(root: string, layout: 'folders' | 'splits', issues: Iss
   while (stack.length) {
     if (signal?.aborted) throw cancelled('scan');
     const [dir, prefix] = stack.pop()!;
-    let entries;
+    let entries: Dirent[];
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
       issues.push({ rel: prefix || '.', kind: 'skipped', reason: `cannot read folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
       continue;
@@ -168,7 +171,7 @@ async function* walkTree(root: string, layout: 'folders' | 'splits', issues: Iss
       } else if (d.isSymbolicLink()) {
         let target: string;
         try {
-          target = await realpath(abs);
+          target = realpathSync(abs);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'ELOOP') issues.push({ rel, kind: 'link', reason: 'symbolic link loop: adds nothing' });
@@ -185,7 +188,7 @@ async function* walkTree(root: string, layout: 'folders' | 'splits', issues: Iss
         }
         let st: Stats;
         try {
-          st = await stat(abs);
+          st = statSync(abs);
         } catch (err) {
           issues.push({ rel, kind: 'dangling', reason: `dangling symbolic link (${(err as NodeJS.ErrnoException).code})` });
           continue;
@@ -496,8 +499,14 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
 
   try {
     const source = manifest ? manifestCandidates(root, manifest, issues) : walkTree(root, layout === 'splits' ? 'splits' : 'folders', issues, signal);
-    for await (const chunk of source) {
+    let sinceYield = 0;
+    for (const chunk of source) {
       for (const c of chunk) {
+        // Let cancellation (Ctrl+C, the UI) and worker results in every few thousand files.
+        if (++sinceYield >= 2048) {
+          sinceYield = 0;
+          await new Promise((r) => setImmediate(r));
+        }
         if (signal?.aborted) throw cancelled('scan');
         if (failure) throw failure;
         total++;
