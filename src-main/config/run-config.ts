@@ -31,7 +31,7 @@ export const rampSchema = z
 
 export const manifoldSchema = z.strictObject({
   /** Names of the model's blocks whose output may be mixed (one is drawn per batch). */
-  layers: z.array(z.string().min(1)).min(1, 'name at least one layer').default([]),
+  layers: z.array(z.string().min(1)).min(1, 'name at least one layer'),
   /** Whether the input itself is one of the candidate mixing points (as in Manifold Mixup). */
   includeInput: z.boolean().default(true),
 });

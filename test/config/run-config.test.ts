@@ -58,6 +58,8 @@ describe('run config', () => {
     expect(errorOf({ batchSize: 0 }).message).toMatch(/batchSize: must be ≥ 1/);
     expect(errorOf({ mixup: { alphaRamp: { startEpoch: 4, endEpoch: 2 } } }).message).toMatch(/mixup\.alphaRamp\.endEpoch/);
     expect(errorOf([1, 2]).message).toMatch(/must be a JSON object/);
+    expect(errorOf({ mixup: { manifold: {} } }).message).toMatch(/mixup\.manifold\.layers/);
+    expect(errorOf({ policy: { pairs: [{ a: 'x', b: 'y', weight: 2 }] } }).message).toMatch(/policy\.pairs\.0\.weight: must be ≤ 1/);
   });
 
   it('has a JSON Schema that forbids unknown keys and shows the defaults', () => {
