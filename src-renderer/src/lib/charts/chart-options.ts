@@ -43,7 +43,7 @@ export function lineOptions(
         points: { show: true, size: 5 },
       })),
     ],
-    legend: { show: true },
+    legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },
   };
 }
@@ -81,7 +81,7 @@ export function barOptions(
         points: { show: false },
       })),
     ],
-    legend: { show: series.length > 1 },
+    legend: { show: series.length > 1, live: false },
     cursor: { drag: { x: false, y: false } },
   };
 }
