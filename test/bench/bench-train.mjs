@@ -5,7 +5,7 @@
  * cpu backend for one small-batch step, as it is ~100x slower) against PyTorch on the CPU (Debian's python3-torch, same architecture,
  * torch.set_num_threads(os.cpu_count())), side by side in one run, with the ratio and the per-kernel profile.
  *
- * Options: --batch N (128) --steps N (20) --cpu-batch N (16) --json
+ * Options: --batch N (128) --steps N (20) --cpu-batch N (8) --json
  * Target: ≥ 0.15× PyTorch; the goal is parity.
  */
 import { spawnSync } from 'node:child_process';
@@ -23,7 +23,7 @@ const opt = (name, def) => {
 const json = args.includes('--json');
 const batch = opt('batch', 128);
 const steps = opt('steps', 20);
-const cpuBatch = opt('cpu-batch', 16);
+const cpuBatch = opt('cpu-batch', 8);
 const cores = os.cpus().length;
 const python = process.env.MIXUP_STUDIO_PYTHON || '/usr/bin/python3';
 
@@ -51,15 +51,17 @@ function runTfjs(o) {
   return res;
 }
 
-function runTorch() {
-  log(`PyTorch (${python}, ${cores} threads): ${steps} steps of B=${batch}…`);
-  const r = spawnSync(python, [path.join(here, 'bench_train_torch.py'), '--batch', String(batch), '--steps', String(steps), '--threads', String(cores)], { encoding: 'utf8' });
+function runTorch(threads) {
+  log(`PyTorch (${python}, ${threads} thread${threads === 1 ? '' : 's'}): ${steps} steps of B=${batch}…`);
+  const r = spawnSync(python, [path.join(here, 'bench_train_torch.py'), '--batch', String(batch), '--steps', String(steps), '--threads', String(threads)], { encoding: 'utf8' });
   const res = lastJsonLine(r.stdout);
   if (!res) return { backend: 'pytorch-cpu', error: (r.stderr || r.error?.message || 'no output').trim().split('\n').slice(-2).join(' ') };
   return res;
 }
 
-const torch = runTorch();
+const torch = runTorch(cores);
+// Also single-threaded, to compare like with like against wasm at 1 thread.
+const torch1 = cores > 1 ? runTorch(1) : undefined;
 const runs = [runTfjs({ backend: 'wasm', threads: 1, steps })];
 if (cores > 1) runs.push(runTfjs({ backend: 'wasm', threads: cores, steps, profile: true }));
 else runs[0] = runTfjs({ backend: 'wasm', threads: 1, steps, profile: true });
@@ -80,13 +82,14 @@ const best = rows.filter((r) => r.imagesPerSecond).sort((a, b) => b.imagesPerSec
 
 if (json) {
   process.stdout.write(
-    `${JSON.stringify({ arch: 'cnn-small', batch, steps, cores, pytorch: torch, tfjs: rows.map(({ profile, ...r }) => r), best: best && { backend: best.backend, threads: best.threads, imagesPerSecond: best.imagesPerSecond, ratioToPyTorch: best.ratioToPyTorch }, profile: rows.find((r) => r.profile)?.profile }, null, 2)}\n`,
+    `${JSON.stringify({ arch: 'cnn-small', batch, steps, cores, loadAverage: os.loadavg()[0], pytorch: torch, pytorch1Thread: torch1, tfjs: rows.map(({ profile, ...r }) => r), best: best && { backend: best.backend, threads: best.threads, imagesPerSecond: best.imagesPerSecond, ratioToPyTorch: best.ratioToPyTorch }, profile: rows.find((r) => r.profile)?.profile }, null, 2)}\n`,
   );
 } else {
   const fmt = (v, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '—');
   console.log(`\ncnn-small training step, 28x28x1, B=${batch}, Adam, soft targets — ${cores} cores (${os.cpus()[0]?.model ?? 'cpu'}), load ${os.loadavg()[0].toFixed(2)}`);
   console.log(`${'engine'.padEnd(44)} ${'images/s'.padStart(10)} ${'ms/step'.padStart(9)} ${'vs PyTorch'.padStart(11)}`);
   console.log(`${`PyTorch ${torch.torch ?? ''} cpu, ${torch.threads ?? '?'} threads (reference)`.padEnd(44)} ${fmt(torch.imagesPerSecond).padStart(10)} ${fmt(torch.msPerStep).padStart(9)} ${'1.00x'.padStart(11)}${torch.error ? `  error: ${torch.error}` : ''}`);
+  if (torch1) console.log(`${`PyTorch cpu, 1 thread`.padEnd(44)} ${fmt(torch1.imagesPerSecond).padStart(10)} ${fmt(torch1.msPerStep).padStart(9)} ${(torch1.imagesPerSecond && ref ? `${(torch1.imagesPerSecond / ref).toFixed(2)}x` : '—').padStart(11)}`);
   for (const r of rows) {
     const label = r.error ? `tfjs ${r.backend}` : `tfjs ${r.backend}: ${r.device}${r.batch !== batch ? ` (B=${r.batch})` : ''}`;
     console.log(`${label.padEnd(44)} ${fmt(r.imagesPerSecond).padStart(10)} ${fmt(r.msPerStep).padStart(9)} ${(r.ratioToPyTorch ? `${r.ratioToPyTorch.toFixed(2)}x` : '—').padStart(11)}${r.error ? `  error: ${r.error}` : ''}`);

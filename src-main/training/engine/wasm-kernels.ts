@@ -19,7 +19,7 @@
  * - Sum / Mean over leading axes (bias gradients, BatchNorm statistics): column sums instead of
  *   transpose-then-reduce
  * - Tile (BatchNorm's gradient): block copies instead of a per-element index loop
- * - Identity: shares the data instead of copying it
+ * - Identity, and Cast to the same dtype: share the data instead of copying it (Cast to bool: x ≠ 0)
  *
  * All loops run in a fixed order, so the same inputs always give bit-identical outputs.
  */
@@ -601,6 +601,29 @@ function identity(args: Args): TensorInfo {
 }
 
 /**
+ * Cast to the tensor's own dtype (ReLU's gradient does it on every step): share instead of copying; to bool:
+ * test for non-zero (the stock kernel truncates the numbers into bytes).
+ */
+function cast(args: Args): TensorInfo {
+  const x = args.inputs.x!;
+  const dtype = args.attrs?.dtype;
+  if (dtype === 'bool' && (x.dtype === 'float32' || x.dtype === 'int32')) {
+    // The stock kernel copies the raw numbers into bytes (-2 becomes 254); bool means "not zero".
+    const { backend } = args;
+    const out = backend.makeOutput(x.shape, 'bool');
+    const n = x.shape.reduce((p, q) => p * q, 1);
+    const xInfo = backend.dataIdMap.get(x.dataId)!;
+    const src = x.dtype === 'float32' ? new Float32Array(backend.wasm.HEAPU8.buffer, xInfo.memoryOffset, n) : new Int32Array(backend.wasm.HEAPU8.buffer, xInfo.memoryOffset, n);
+    const dst = new Uint8Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(out.dataId)!.memoryOffset, n);
+    for (let i = 0; i < n; i++) dst[i] = src[i] !== 0 ? 1 : 0;
+    return out;
+  }
+  if (x.dtype === 'string' || dtype !== x.dtype) return originalKernels.Cast!.kernelFunc(args as never) as TensorInfo;
+  (args.backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype } as TensorInfo;
+}
+
+/**
  * Sum over leading axes of a float tensor (every bias gradient: dy summed over batch, height and width):
  * one pass of column sums. The stock kernel first transposes the whole tensor to make the axes innermost.
  */
@@ -704,6 +727,7 @@ export const WASM_TRAINING_KERNELS: Record<string, KernelFunc> = {
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as KernelFunc,
   BatchMatMul: batchMatMul as unknown as KernelFunc,
   Identity: identity as unknown as KernelFunc,
+  Cast: cast as unknown as KernelFunc,
   Sum: sum as unknown as KernelFunc,
   Mean: mean as unknown as KernelFunc,
   Tile: tile as unknown as KernelFunc,

@@ -297,6 +297,21 @@ describe('wasm training kernels match the cpu backend', () => {
     }
   });
 
+  it('Cast: same-dtype casts share data, real conversions (float↔int, bool) still convert like cpu', async () => {
+    await tf.setBackend('wasm');
+    const a = tf.tensor1d([1.5, -2.25, 3]);
+    const same = tf.cast(a, 'float32');
+    const toInt = tf.cast(a, 'int32');
+    const toBool = tf.cast(a, 'bool');
+    a.dispose();
+    expect(Array.from(await same.data())).toEqual([1.5, -2.25, 3]);
+    expect(same.dtype).toBe('float32');
+    expect(Array.from(await toInt.data())).toEqual([1, -2, 3]);
+    expect(toInt.dtype).toBe('int32');
+    expect(Array.from(await toBool.data())).toEqual([1, 1, 1]);
+    tf.dispose([same, toInt, toBool]);
+  });
+
   it('Identity shares data safely: the source stays intact and both tensors can be disposed independently', async () => {
     await tf.setBackend('wasm');
     const a = tf.tensor1d([1, 2, 3]);
