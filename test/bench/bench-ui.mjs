@@ -121,7 +121,13 @@ async function main() {
       const vp = document.querySelector('[data-testid="gallery-viewport"]');
       const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
       const frames = [];
+      const scripts = [];
       const loads = [];
+      // Svelte applies state changes in a microtask queued by the scroll handler; after it the DOM is updated.
+      const flushed = async () => {
+        await Promise.resolve();
+        await Promise.resolve();
+      };
       const domCounts = [];
       let seed = 12345;
       const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -130,6 +136,8 @@ async function main() {
         const t0 = performance.now();
         vp.scrollTop = target;
         vp.dispatchEvent(new Event('scroll'));
+        await flushed();
+        scripts.push(performance.now() - t0);
         await frame();
         await frame();
         frames.push(performance.now() - t0);
@@ -181,7 +189,7 @@ async function main() {
         .getEntriesByType('resource')
         .filter((e) => e.name.includes('/api/call/datasets%3Aimages'))
         .map((e) => e.responseEnd - e.startTime);
-      return { frames, loads, steps, paging, dragFrames, dragSettle, maxTiles: Math.max(...domCounts) };
+      return { frames, scripts, loads, steps, paging, dragFrames, dragSettle, maxTiles: Math.max(...domCounts) };
     });
 
     // Policy matrix: 1,000 × 1,000 clicks.
@@ -196,6 +204,7 @@ async function main() {
       const cell = Number(c.dataset.cell);
       const rect = c.getBoundingClientRect();
       const clicks = [];
+      const clickScripts = [];
       const paints = [];
       let seed = 777;
       const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -207,6 +216,9 @@ async function main() {
         const y = rect.top + gutter + row * cell + cell / 2;
         const t0 = performance.now();
         c.dispatchEvent(new MouseEvent('click', { clientX: x, clientY: y, bubbles: true }));
+        await Promise.resolve();
+        await Promise.resolve();
+        clickScripts.push(performance.now() - t0);
         await frame();
         clicks.push(performance.now() - t0);
         paints.push(Number(document.querySelector('[data-testid="matrix-paint-ms"]').textContent.match(/paint ([\d.]+)/)[1]));
@@ -230,19 +242,21 @@ async function main() {
         scrolls.push(performance.now() - t0);
         scrollPaints.push(Number(document.querySelector('[data-testid="matrix-paint-ms"]').textContent.match(/paint ([\d.]+)/)[1]));
       }
-      return { clicks, paints, scrolls, scrollPaints, cell, visibleCells };
+      return { clicks, clickScripts, paints, scrolls, scrollPaints, cell, visibleCells };
     });
     const forbidden = await page.getByTestId('forbidden-pairs').locator('li').count();
 
     console.log('');
     console.log(`UI bench — ${IMAGES.toLocaleString('en-US')} images, ${CLASSES.toLocaleString('en-US')} classes, headless Chromium (--disable-gpu), ${new Date().toISOString()}`);
     console.log('(frame times include waiting for two requestAnimationFrame callbacks, ≥ 16.7 ms at 60 Hz)');
+    console.log(line('gallery scroll jump → DOM updated (script)', stats(gallerySamples.scripts)));
     console.log(line('gallery scroll jump → painted frame', stats(gallerySamples.frames)));
     console.log(line('gallery scroll jump → visible tiles filled', stats(gallerySamples.loads)));
     console.log(line('gallery small scroll step → painted frame', stats(gallerySamples.steps)));
     console.log(line('  of which: datasets:images request (HTTP)', stats(gallerySamples.paging)));
     console.log(`gallery scrollbar drag (60 moves, 1 per frame): mean frame ${gallerySamples.dragFrames.toFixed(1)} ms; view filled ${gallerySamples.dragSettle.toFixed(0)} ms after the last move`);
     console.log(`  (tiles in the DOM at most: ${gallerySamples.maxTiles} of ${IMAGES.toLocaleString('en-US')})`);
+    console.log(line('matrix click → canvas + DOM updated (script)', stats(matrix.clickScripts)));
     console.log(line('matrix click → repainted frame', stats(matrix.clicks)));
     console.log(line('matrix click: canvas paint itself', stats(matrix.paints)));
     console.log(line('matrix scroll (cell 8 px) → full redraw frame', stats(matrix.scrolls)));

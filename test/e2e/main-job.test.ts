@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { tempDir } from '../helpers/temp';
-import { ensureBuilt, openBrowser, root, shot, startServe, type Driven, type Served } from './serve-browser';
+import { artifacts, ensureBuilt, openBrowser, root, shot, startServe, type Driven, type Served } from './serve-browser';
 
 const CLASSES = ['ankle-boot', 'bag', 'sneaker', 'trouser'];
 const PER_CLASS = 15;
@@ -142,8 +142,11 @@ describe('the main job in the browser (serve + Chromium)', () => {
     const epochRows = page.locator('[aria-label="Run monitor"] table.epochs tbody tr');
     expect(await epochRows.count()).toBe(2);
     await page.locator('[aria-label="Run monitor"] .uplot').first().waitFor();
-    await page.locator('[aria-label="Epoch audit"]').waitFor();
+    const audit = page.locator('[aria-label="Epoch audit"]');
+    await audit.waitFor();
+    await audit.getByText(/\d+ mixed/).waitFor();
     await shot(page, '04-trained');
+    await audit.screenshot({ path: join(artifacts, '04b-epoch-audit.png') });
   });
 
   it('trains a second run and compares both: config diff, metrics side by side, curves, confusion matrices', { timeout: 150_000 }, async () => {
@@ -151,6 +154,15 @@ describe('the main job in the browser (serve + Chromium)', () => {
     await page.getByRole('button', { name: /^Runs & compare/ }).first().click();
     const table = page.getByTestId('runs-table');
     await expect.poll(() => table.locator('tbody tr').count(), { timeout: 10_000 }).toBe(2);
+    // Sortable and filterable: val loss ascending puts the lower loss first; a filter that matches nothing empties it.
+    await table.getByRole('button', { name: /^Val loss/ }).click();
+    await table.getByRole('button', { name: /^Val loss/ }).click();
+    const losses = (await table.locator('tbody tr td:nth-child(7)').allTextContents()).map(Number);
+    expect(losses).toEqual([...losses].sort((a, b) => a - b));
+    await page.getByLabel('Filter runs').fill('no-such-dataset');
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(0);
+    await page.getByLabel('Filter runs').fill('clothes completed');
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
     await page.getByLabel('Select run 1').check();
     await page.getByLabel('Select run 2').check();
     await page.getByLabel('Pin run 1 as the baseline').click();
