@@ -10,8 +10,10 @@
  * command that never trains stays fast. After `initEngine` resolves, the ordinary `@tensorflow/tfjs` API
  * (`tf.*`, layers, optimizers, `tf.variableGrads`) runs on the chosen backend.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import { AppError } from '../../api/errors';
 
 export type BackendName = 'tfjs-node-gpu' | 'webgpu' | 'tfjs-node' | 'wasm' | 'cpu';
@@ -90,7 +92,25 @@ async function tryNative(tf: Tf, pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow
   return 'CPU (libtensorflow)';
 }
 
+/** Linux only: is a Vulkan loader installed? (Dawn needs it, and prints a warning when it is missing.) */
+function hasVulkanLoader(): boolean {
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/lib/x86_64-linux-gnu',
+    '/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+  ];
+  return dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
+}
+
 async function tryWebgpu(tf: Tf): Promise<string> {
+  if (process.platform === 'linux' && !hasVulkanLoader()) {
+    throw new Error('WebGPU found no adapter: no Vulkan loader (libvulkan.so.1) is installed, so Dawn cannot see a GPU');
+  }
   let webgpu: { create?: (opts: string[]) => unknown; globals?: Record<string, unknown> };
   try {
     // An ES module (Dawn's Node binding): import, not require.

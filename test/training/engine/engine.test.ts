@@ -7,12 +7,14 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine, BACKEND_ORDER } from '../../../src-main/training/engine/index';
 import { AppError } from '../../../src-main/api/errors';
 
-/** A small net touching every kernel the engine adds: conv (stride 1 and 2), depthwise, max-pool, dense. */
+/** A small net touching every kernel the engine adds: conv (stride 1 and 2), depthwise, batch norm (Mean, Tile, Sum), max-pool, dense. */
 function lossOf(vars: Record<string, tf.Variable>, x: tf.Tensor4D, y: tf.Tensor2D): () => tf.Scalar {
   return () => {
     let h: tf.Tensor4D = tf.relu(tf.conv2d(x, vars.c1 as tf.Tensor4D, 1, 'valid'));
     h = tf.maxPool(h, 2, 2, 'valid');
-    h = tf.relu6(tf.depthwiseConv2d(h, vars.dw as tf.Tensor4D, 1, 'same'));
+    h = tf.depthwiseConv2d(h, vars.dw as tf.Tensor4D, 1, 'same');
+    const { mean, variance } = tf.moments(h, [0, 1, 2]);
+    h = tf.relu6(tf.batchNorm(h, mean, variance, vars.beta as tf.Tensor1D, vars.gamma as tf.Tensor1D, 1e-3)) as tf.Tensor4D;
     h = tf.relu(tf.conv2d(h, vars.c2 as tf.Tensor4D, 2, 'same'));
     h = tf.maxPool(h, 3, 2, 'same');
     const flat = tf.reshape(h, [x.shape[0], -1]) as tf.Tensor2D;
@@ -30,6 +32,8 @@ async function gradsOn(backend: string): Promise<{ loss: number; grads: Record<s
     c2: tf.variable(r([3, 3, 12, 8], 3), true, `c2_${backend}`),
     d: tf.variable(r([8 * 2 * 2, 5], 4), true, `d_${backend}`),
     b: tf.variable(r([5], 5), true, `b_${backend}`),
+    gamma: tf.variable(tf.add(r([12], 8), 1), true, `gamma_${backend}`),
+    beta: tf.variable(r([12], 9), true, `beta_${backend}`),
   };
   const x = r([3, 14, 14, 2], 6) as tf.Tensor4D;
   const y = tf.softmax(r([3, 5], 7)) as tf.Tensor2D;
@@ -68,12 +72,12 @@ describe('engine', () => {
     await expect(initEngine({ backend: 'wasm', threads: 0 })).rejects.toThrow(/threads/);
   });
 
-  it('a conv net (conv, depthwise, max-pool, dense) has the same loss and gradients on wasm as on cpu', async () => {
+  it('a conv net (conv, depthwise, batch norm, max-pool, dense) has the same loss and gradients on wasm as on cpu', async () => {
     await initEngine({ backend: 'wasm' });
     const w = await gradsOn('wasm');
     const c = await gradsOn('cpu');
     expect(Math.abs(w.loss - c.loss)).toBeLessThan(1e-5);
-    expect(Object.keys(w.grads).sort()).toEqual(['b', 'c1', 'c2', 'd', 'dw']);
+    expect(Object.keys(w.grads).sort()).toEqual(['b', 'beta', 'c1', 'c2', 'd', 'dw', 'gamma']);
     for (const k of Object.keys(c.grads)) {
       const a = w.grads[k]!;
       const b = c.grads[k]!;
