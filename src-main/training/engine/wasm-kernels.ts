@@ -23,8 +23,12 @@
  *
  * All loops run in a fixed order, so the same inputs always give bit-identical outputs.
  */
+import { createRequire } from 'node:module';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import * as tfc from '@tensorflow/tfjs-core';
+
+// '@tensorflow/tfjs' (a direct dependency, left external by the bundler, re-exporting tfjs-core) rather than
+// '@tensorflow/tfjs-core', which a bundle would otherwise inline as a second copy.
+const tfc = createRequire(typeof __filename === 'string' ? __filename : import.meta.url)('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs');
 
 const { backend_util } = tfc;
 
