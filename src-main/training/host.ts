@@ -34,7 +34,7 @@ export interface TrainingTransport {
   readonly pid: number | undefined;
   send(msg: HostToWorker): void;
   onMessage(cb: (msg: WorkerToHost) => void): void;
-  onExit(cb: (info: { code: number | null; signal: string | null }) => void): void;
+  onExit(cb: (info: { code: number | null; signal: string | null; error?: string }) => void): void;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -62,11 +62,25 @@ export function forkTransport(): TrainingTransport {
       if (child.connected) child.send(msg);
     },
     onMessage: (cb) => child.on('message', (m) => cb(m as WorkerToHost)),
-    onExit: (cb) => child.on('exit', (code, signal) => cb({ code, signal })),
+    onExit: (cb) => {
+      child.on('exit', (code, signal) => cb({ code, signal }));
+      // A child that could not start at all never exits: settle on its spawn error too.
+      child.on('error', (err) => cb({ code: null, signal: null, error: err.message }));
+    },
     kill: (signal = 'SIGKILL') => {
       child.kill(signal);
     },
   };
+}
+
+let transportFactory: (() => TrainingTransport) | null = null;
+
+/**
+ * Makes every later training job start through `factory` (the Electron app plugs its utilityProcess transport
+ * in at start-up); null restores the default `forkTransport`.
+ */
+export function setTrainingTransportFactory(factory: (() => TrainingTransport) | null): void {
+  transportFactory = factory;
 }
 
 export interface RunInWorkerOptions {
@@ -82,7 +96,7 @@ export interface RunInWorkerOptions {
  * died without finishing. Rejects with the worker's error (rebuilt from its envelope) when the run failed.
  */
 export function runInWorker(job: WorkerJob, opts: RunInWorkerOptions): Promise<RunStatus> {
-  const t = opts.transport ?? forkTransport();
+  const t = opts.transport ?? (transportFactory ?? forkTransport)();
   opts.onStart?.(t);
   return new Promise<RunStatus>((resolve, reject) => {
     let settled = false;
@@ -95,11 +109,12 @@ export function runInWorker(job: WorkerJob, opts: RunInWorkerOptions): Promise<R
       else if (msg.type === 'done') status = msg.status;
       else if (msg.type === 'error') failure = msg.error;
     });
-    t.onExit(({ code, signal }) => {
+    t.onExit(({ code, signal, error }) => {
       opts.signal?.removeEventListener('abort', onAbort);
       if (settled) return;
       settled = true;
       if (failure) reject(fromErrorEnvelope(failure));
+      else if (error && !status) reject(new AppError('internal', `the training process could not start: ${error}`));
       else if (status) resolve(status);
       else {
         opts.emit('run.status', { runId: job.runId, status: 'interrupted', exitCode: code, signal });

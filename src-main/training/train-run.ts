@@ -97,7 +97,12 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
       channels,
       cacheDir: services.paths.cache,
       concurrency: 4,
-      signal: undefined,
+      // A cancel during decoding stops it too (throwIfCancelled only reads `aborted`).
+      signal: {
+        get aborted() {
+          return ev.cancelled();
+        },
+      } as AbortSignal,
       onProgress: (done, total) => ev.emit('train.progress', { runId, phase: 'decode', done, total, label: 'decoding images' }),
       onCorrupt: (item, reason) => {
         markCorrupt(db, item.id, reason);

@@ -6,6 +6,20 @@ import type { Services } from '../../src-main/core/services';
 
 export const SAMPLE = resolve(__dirname, '..', '..', 'resources', 'sample', 'fashion-mnist');
 
+/** Copies train/val/test split folders (`counts` images per class each) of the sample into `dir`. */
+export function sampleSplits(dir: string, counts: { train: number; val: number; test: number }): string {
+  for (const c of readdirSync(SAMPLE).sort()) {
+    const files = readdirSync(join(SAMPLE, c)).sort();
+    let k = 0;
+    for (const split of ['train', 'val', 'test'] as const) {
+      mkdirSync(join(dir, split, c), { recursive: true });
+      for (const f of files.slice(k, k + counts[split])) copyFileSync(join(SAMPLE, c, f), join(dir, split, c, f));
+      k += counts[split];
+    }
+  }
+  return dir;
+}
+
 /** Copies `perClass` images of every sample class into `dir` (class folders), in file order. */
 export function sampleSubset(dir: string, perClass: number): string {
   for (const c of readdirSync(SAMPLE).sort()) {

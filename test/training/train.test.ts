@@ -8,14 +8,14 @@ import { initEngine } from '../../src-main/training/engine/index';
 import { evaluateProbabilities } from '../../src-main/training/metrics';
 import { loadRunModel } from '../../src-main/training/run-model';
 import { tempDir, tempServices } from '../helpers/temp';
-import { baseConfig, call, epochNumbers, sampleSubset } from './fixture';
+import { baseConfig, call, epochNumbers, sampleSplits } from './fixture';
 
 const services = tempServices();
 const data = tempDir('mixup-train-data-');
 let first: any;
 
 beforeAll(async () => {
-  sampleSubset(data.dir, 40);
+  sampleSplits(data.dir, { train: 32, val: 8, test: 5 });
   await call(services, 'datasets:index', { root: data.dir, name: 'fm' });
 }, 120_000);
 afterAll(() => {
@@ -50,6 +50,10 @@ describe('training a real run in a child process', () => {
     expect(events.filter((e) => e.topic === 'train.epoch')).toHaveLength(4);
     const p = events.filter((e) => e.topic === 'train.progress' && e.data.phase === 'train').at(-1)!.data;
     expect(p.done).toBe(p.total);
+    // The test split is evaluated once, at the end.
+    expect(first.test.count).toBe(50);
+    expect(first.test.accuracy).toBeGreaterThan(0.3);
+    expect(first.test.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(50);
     const list = await call(services, 'runs:list', {});
     expect(list).toMatchObject([{ id: first.run.id, dataset: 'fm', status: 'completed' }]);
   }, 120_000);

@@ -161,10 +161,17 @@ export const runsOps = [
         repo.setRunPaths(db, runId, f.checkpointDir, f.modelDir);
       }
       ctx.emit('run.status', { runId, status: 'starting' });
-      const final = await runInWorker(
-        { home: ctx.services.home, runId, backend: input.backend, threads: input.threads, resume },
-        { emit: (topic, data) => ctx.emit(topic, data), signal: ctx.signal },
-      );
+      let final: Awaited<ReturnType<typeof runInWorker>>;
+      try {
+        final = await runInWorker(
+          { home: ctx.services.home, runId, backend: input.backend, threads: input.threads, resume },
+          { emit: (topic, data) => ctx.emit(topic, data), signal: ctx.signal },
+        );
+      } catch (err) {
+        // The worker records its own failures; one that never started leaves the run to us.
+        if (repo.getRun(db, runId).status === 'running') repo.finishRun(db, runId, 'failed', { error: (err as Error).message });
+        throw err;
+      }
       if (final === 'interrupted') repo.markInterruptedIfRunning(db, runId);
       return trainDoc(repo.getRun(db, runId));
     },
