@@ -4,7 +4,7 @@
  * classes, forbid a pair on the matrix, train twice, compare the runs, export — screenshots in
  * test/e2e/artifacts/, and no console error in the page at any step.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -92,6 +92,16 @@ describe('the main job in the browser (serve + Chromium)', () => {
     await page.getByTestId('matrix-hover').waitFor();
     await canvas.hover({ position: { x: gutter + 2 * cell + cell / 2, y: gutter + cell / 2 } });
     await page.getByTestId('matrix-hover').getByText(/ankle-boot × sneaker: forbidden/).waitFor();
+    // Export downloads the policy file; importing an edited copy replaces the policy (all or nothing).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export…' }).click()]);
+    const exported = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { pairs: { a: string; b: string; weight: number }[] };
+    expect(exported.pairs.map((p) => [p.a, p.b, p.weight])).toEqual([['ankle-boot', 'sneaker', 0]]);
+    exported.pairs.push({ a: 'bag', b: 'trouser', weight: 0 });
+    const edited = join(tmp.dir, 'policy-edited.json');
+    writeFileSync(edited, JSON.stringify(exported));
+    await page.locator('input[type="file"]').setInputFiles(edited);
+    await page.getByTestId('forbidden-pairs').getByText('bag × trouser').waitFor();
+    expect(await page.getByTestId('forbidden-pairs').locator('li').count()).toBe(2);
     // The policy's effect, from mixup:preview: one row per class with its share left unmixed.
     await page.getByRole('button', { name: 'Preview with the train config' }).click();
     await expect.poll(() => page.getByTestId('policy-effect').locator('tr').count(), { timeout: 30_000 }).toBe(CLASSES.length);
