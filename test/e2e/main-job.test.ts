@@ -53,6 +53,14 @@ describe('the main job in the browser (serve + Chromium)', () => {
   });
 
   it('indexes a folder typed in the path field and shows its classes, splits and thumbnails', { timeout: 120_000 }, async () => {
+    // A folder that does not exist: the error envelope's sentence, naming the path, shows in a toast.
+    const before = driven.consoleErrors.length;
+    await page.getByLabel('Folder path').fill(join(tmp.dir, 'no-such-folder'));
+    await page.getByRole('button', { name: 'Index folder', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'no-such-folder' }).first().waitFor();
+    expectedErrors.push(...driven.consoleErrors.splice(before).filter((e) => /datasets%3Aindex|status of 4\d\d/.test(e)));
+    await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).first().click();
+
     await page.getByLabel('Folder path').fill(data);
     await page.getByRole('button', { name: 'Index folder', exact: true }).click();
     try {
@@ -71,6 +79,10 @@ describe('the main job in the browser (serve + Chromium)', () => {
       .poll(() => gallery.locator('img').evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0)), { timeout: 20_000 })
       .toBe(true);
     await shot(page, '02-dataset-indexed');
+    // The gallery per class: only that class's images.
+    await page.getByLabel('Class shown in the gallery').selectOption('bag');
+    await page.getByTestId('gallery-count').getByText(/^15 images/).waitFor();
+    await expect.poll(() => gallery.locator('img').count(), { timeout: 10_000 }).toBe(15);
   });
 
   it('forbids a pair by clicking its cell on the matrix, with a note', async () => {
