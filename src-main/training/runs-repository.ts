@@ -245,6 +245,8 @@ function rowToInfo(db: Db, row: RunRow, withDetail: boolean): RunInfo {
           lr: e.lr,
           mixup: JSON.parse(e.mixup) as EpochMixup,
           seconds: e.seconds,
+          perClassAccuracy: parse(e.per_class_accuracy, undefined),
+          confusion: parse(e.confusion, undefined),
         }),
       )
     : [];

@@ -40,6 +40,8 @@ describe('training a real run in a child process', () => {
     const valCount = listUsableImages(services.db, 1, { split: 'val' }).length;
     expect(show.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(valCount);
     expect(show.audit).toHaveLength(4);
+    expect(show.epochDetail).toHaveLength(4);
+    expect(show.epochDetail[3].confusion).toEqual(show.confusion);
     expect(show.audit[0].mixedSamples).toBeGreaterThan(0);
     expect(show.audit[3].mixedSamples).toBe(0);
     expect(show.preprocessing).toMatchObject({ inputSize: [12, 12], channels: 1, resize: 'fill' });

@@ -216,6 +216,8 @@ export const runsOps = [
         perClassAccuracy: run.perClassAccuracy,
         confusion: run.confusion,
         audit: run.audit,
+        /** Per-epoch detail (per-class accuracy and confusion of every epoch), for curves in the UI. */
+        epochDetail: run.epochs.map((e) => ({ epoch: e.epoch, perClassAccuracy: e.perClassAccuracy ?? null, confusion: e.confusion ?? null })),
         checkpointDir: run.checkpointDir,
         modelDir: run.modelDir,
         pid: run.pid,
