@@ -374,3 +374,39 @@ function parseBmff(b: Buffer): Dims {
   if (alpha) channels += 1;
   return { width, height, channels, format };
 }
+
+/**
+ * The EXIF orientation (1..8) of a JPEG, 1 when absent or unreadable. Lets the thumbnail step skip the
+ * auto-rotation work for the (usual) upright images.
+ */
+export function jpegOrientation(b: Buffer): number {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return 1;
+  let pos = 2;
+  while (pos + 4 <= b.length && b[pos] === 0xff) {
+    const m = b[pos + 1];
+    if (m === 0xda || m === 0xd9) return 1;
+    const len = b.readUInt16BE(pos + 2);
+    if (m === 0xe1 && len >= 16 && b.toString('latin1', pos + 4, pos + 10) === 'Exif\u0000\u0000') {
+      const t = pos + 10;
+      const end = Math.min(b.length, pos + 2 + len);
+      const le = b[t] === 0x49;
+      const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+      const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+      if (t + 8 > end) return 1;
+      const ifd = t + u32(t + 4);
+      if (ifd + 2 > end) return 1;
+      const count = u16(ifd);
+      for (let i = 0; i < count; i++) {
+        const e = ifd + 2 + i * 12;
+        if (e + 12 > end) return 1;
+        if (u16(e) === 0x0112) {
+          const v = u16(e + 8);
+          return v >= 1 && v <= 8 ? v : 1;
+        }
+      }
+      return 1;
+    }
+    pos += 2 + len;
+  }
+  return 1;
+}

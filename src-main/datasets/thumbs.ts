@@ -4,6 +4,7 @@
  */
 import { mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { jpegOrientation } from './probe';
 
 export const THUMB_SIZE = 128;
 
@@ -19,8 +20,11 @@ export function thumbName(hash: string): string {
  */
 export async function writeThumbnail(input: Buffer, outFile: string): Promise<{ width: number; height: number; channels: number }> {
   const sharp = (await import('sharp')).default;
-  const { data, info } = await sharp(input, { failOn: 'warning', sequentialRead: true, pages: 1 })
-    .rotate()
+  let img = sharp(input, { failOn: 'warning', sequentialRead: true, pages: 1 });
+  // Auto-orient by EXIF; upright JPEGs (the usual case) skip that step.
+  const isJpeg = input[0] === 0xff && input[1] === 0xd8;
+  if (!isJpeg || jpegOrientation(input) !== 1) img = img.rotate();
+  const { data, info } = await img
     .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
     .webp({ quality: 75, effort: 0 })
     .toBuffer({ resolveWithObject: true });

@@ -7,6 +7,8 @@ import { scanDataset } from '../../src-main/datasets/scan';
 import { verifyDataset } from '../../src-main/datasets/verify';
 import { resolveMedia } from '../../src-main/datasets/media';
 import { listUsableImages, markCorrupt } from '../../src-main/datasets/repository';
+import { jpegOrientation } from '../../src-main/datasets/probe';
+import { writeThumbnail } from '../../src-main/datasets/thumbs';
 import { tempDir, tempServices } from '../helpers/temp';
 // @ts-expect-error plain JS fixture builder
 import { encodeFashion, GOOD_FORMATS } from '../fixtures/dataset-trees.mjs';
@@ -114,5 +116,17 @@ describe('verify pass', () => {
     expect(listUsableImages(s.db, scan.dataset.id).map((u) => u.id)).not.toContain(img.id);
     const r = await verifyDataset(s, scan.dataset.id, { workers: 0 });
     expect(r.verified + r.corrupt.length).toBe(scan.images - 1);
+  });
+
+  it('thumbnails follow the EXIF orientation of a JPEG (and upright ones skip the rotation)', async () => {
+    const base28: Buffer = await encodeFashion('bag', 3, 'jpeg-rgb');
+    const wide = await sharp(base28).resize(40, 20, { fit: 'fill' }).jpeg().toBuffer();
+    const rotated = await sharp(wide).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    expect(jpegOrientation(wide)).toBe(1);
+    expect(jpegOrientation(rotated)).toBe(6);
+    const t = tempDir('mixup-orient-');
+    cleanups.push(t.cleanup);
+    expect(await writeThumbnail(wide, join(t.dir, 'a.webp'))).toMatchObject({ width: 40, height: 20 });
+    expect(await writeThumbnail(rotated, join(t.dir, 'b.webp'))).toMatchObject({ width: 20, height: 40 });
   });
 });
