@@ -12,6 +12,8 @@ describe('virtual gallery grid', () => {
   it('keeps the DOM to the rows in view (plus overscan) whatever the number of images', () => {
     const g = gridGeometry(800, 96, 8);
     expect(g.columns).toBe(7); // 7*104-8 = 720 ≤ 800 < 824
+    expect(g.tileWidth * 7 + 6 * 8).toBeLessThanOrEqual(800); // tiles grow to fill the row, never past it
+    expect(g.tileWidth).toBeGreaterThan(96);
     for (const total of [10, 100_000, 1_000_000]) {
       const r = visibleRange(123_456, 460, g, total, 2);
       expect(r.end - r.start).toBeLessThanOrEqual((Math.ceil(460 / g.rowHeight) + 1 + 4) * g.columns);

@@ -10,10 +10,15 @@ export interface GridGeometry {
   tileWidth: number;
 }
 
-/** How many tiles fit across `width` (at least one), and the row pitch. */
+/**
+ * How many tiles of at least `tile` px fit across `width` (at least one); the tiles then grow to fill the
+ * row exactly (square), and `rowHeight` is the row pitch.
+ */
 export function gridGeometry(width: number, tile: number, gap: number, caption = 0): GridGeometry {
-  const columns = Math.max(1, Math.floor((Math.max(0, width) + gap) / (tile + gap)));
-  return { columns, rowHeight: tile + caption + gap, tileWidth: tile };
+  const w = Math.max(0, width);
+  const columns = Math.max(1, Math.floor((w + gap) / (tile + gap)));
+  const tileWidth = Math.max(tile, Math.floor((w - (columns - 1) * gap) / columns));
+  return { columns, rowHeight: tileWidth + caption + gap, tileWidth };
 }
 
 export interface VisibleRange {
