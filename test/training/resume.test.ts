@@ -53,6 +53,18 @@ describe('interrupted, cancelled and resumed runs', () => {
     expect(epochNumbers(resumed.epochs)).toEqual(epochNumbers(reference.epochs));
   }, 120_000);
 
+  it('runs:cancel (as from another terminal) signals the run\'s process, which stops at the next batch and records cancelled', async () => {
+    let cancelCall: Promise<any> | undefined;
+    const training = call(services, 'runs:train', { dataset: 'fm', config: baseConfig, backend: 'wasm' }, (topic, d) => {
+      if (topic === 'train.progress' && d.phase === 'train' && d.epoch === 1 && !cancelCall) cancelCall = call(services, 'runs:cancel', { run: d.runId });
+    });
+    const doc = await training;
+    expect(cancelCall).toBeDefined();
+    expect((await cancelCall!).status).toBe('cancelled');
+    expect(doc.status).toBe('cancelled');
+    expect(doc.epochs.length).toBeLessThan(baseConfig.epochs);
+  }, 120_000);
+
   it('refuses to resume with a new config or on another dataset, and cancel of a finished run', async () => {
     await expect(call(services, 'runs:train', { resume: reference.run.id, config: baseConfig })).rejects.toThrow(/leave out --config/);
     await expect(call(services, 'runs:cancel', { run: reference.run.id })).rejects.toThrow(/not running \(status completed\)/);
