@@ -61,8 +61,8 @@ interface Issue {
   reason: string;
 }
 
-/** Existing row: [id, bytes, mtimeMs, classId, split, splitSource]. */
-type Known = [number, number, number, number, Split, string];
+/** Existing row as SQLite returns it: [relPath, id, bytes, mtimeMs, classId, split, splitSource]. */
+type Known = [string, number, number, number, number, Split, string];
 
 const posixRel = (p: string) => (sep === '/' ? p : p.split(sep).join('/'));
 
@@ -422,8 +422,8 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
   for (const r of db
     .prepare('SELECT rel_path, id, bytes, mtime_ms, class_id, split, split_source FROM images WHERE dataset_id = ?')
     .raw()
-    .all(datasetId) as [string, number, number, number, number, Split, string][]) {
-    known.set(r[0], [r[1], r[2], r[3], r[4], r[5], r[6]]);
+    .all(datasetId) as Known[]) {
+    known.set(r[0], r);
   }
 
   const classIds = new Map<string, number>();
@@ -485,19 +485,19 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
         // Gone between the walk and the read.
         issues.push({ rel: c.rel, kind: 'skipped', reason: 'vanished during the scan' });
         if (prior) {
-          deleteImage.run(prior[0]);
+          deleteImage.run(prior[1]);
           changed--;
           removed++;
         } else added--;
         continue;
       }
       const cid = classId(c.cls);
-      const split = c.source === 'pending' ? (prior && prior[5] === 'auto' ? prior[4] : 'train') : c.split!;
-      const source = c.source === 'pending' && prior && prior[5] === 'auto' ? 'auto' : c.source;
+      const split = c.source === 'pending' ? (prior && prior[6] === 'auto' ? prior[5] : 'train') : c.split!;
+      const source = c.source === 'pending' && prior && prior[6] === 'auto' ? 'auto' : c.source;
       const fields = r.ok
         ? [r.hash, r.format, r.width, r.height, r.channels, 'ok', null]
         : [r.hash, r.format ?? null, null, null, null, 'corrupt', r.reason];
-      if (prior) updateImage.run(cid, split, source, r.size, r.mtimeMs, ...fields, prior[0]);
+      if (prior) updateImage.run(cid, split, source, r.size, r.mtimeMs, ...fields, prior[1]);
       else {
         pendingRows.push(datasetId, c.rel, cid, split, source, r.size, r.mtimeMs, ...fields);
         if (++pendingCount === ROWS_PER_INSERT) {
@@ -509,8 +509,8 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
     }
     for (let k = 0; k < pendingRows.length; k += 14) insertImage.run(pendingRows.slice(k, k + 14));
     for (const [c, k] of relabels) {
-      const keepAuto = c.source === 'pending' && (k[5] === 'auto' || k[5] === 'pending');
-      relabel.run(classId(c.cls), keepAuto ? k[4] : c.split ?? 'train', keepAuto ? k[5] : c.source, k[0]);
+      const keepAuto = c.source === 'pending' && (k[6] === 'auto' || k[6] === 'pending');
+      relabel.run(classId(c.cls), keepAuto ? k[5] : c.split ?? 'train', keepAuto ? k[6] : c.source, k[1]);
     }
   });
 
@@ -572,13 +572,13 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
             total--;
             continue;
           }
-          if (prior[1] === st.size && prior[2] === st.mtimeMs) {
+          if (prior[2] === st.size && prior[3] === st.mtimeMs) {
             unchanged++;
             done++;
             const cid = classIds.get(c.cls);
             const sameSplit =
-              c.source === 'pending' ? prior[5] === 'auto' || prior[5] === 'pending' : prior[5] === c.source && prior[4] === c.split;
-            if (cid !== prior[3] || !sameSplit) relabels.push([c, prior]);
+              c.source === 'pending' ? prior[6] === 'auto' || prior[6] === 'pending' : prior[6] === c.source && prior[5] === c.split;
+            if (cid !== prior[4] || !sameSplit) relabels.push([c, prior]);
           } else {
             changed++;
             batch.push({ c, file: c.file, prior });
@@ -604,7 +604,7 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
   await reader.close();
 
   // Removed files, empty classes, the seeded split of new files, the issue list: one transaction.
-  const removedIds = [...known.values()].map((k) => k[0]);
+  const removedIds = [...known.values()].map((k) => k[1]);
   removed += removedIds.length;
   db.transaction(() => {
     const del = db.prepare('DELETE FROM images WHERE id = ?');

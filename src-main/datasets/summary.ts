@@ -46,12 +46,21 @@ export function summarizeDataset(db: Db, datasetId: number): DatasetSummary {
   }
   const splits = emptySplits();
   let images = 0;
-  for (const [cid, split, n] of db
+  let verified = 0;
+  let unverified = 0;
+  // One pass over the dataset's rows: usable counts by class and split, and the verify state.
+  for (const [cid, split, usable, ok, ver, n] of db
     .prepare(
-      "SELECT class_id, split, COUNT(*) FROM images WHERE dataset_id = ? AND status = 'ok' AND excluded_reason IS NULL GROUP BY class_id, split",
+      `SELECT class_id, split, status = 'ok' AND excluded_reason IS NULL, status = 'ok', verified, COUNT(*) FROM images
+       WHERE dataset_id = ? GROUP BY 1, 2, 3, 4, 5`,
     )
     .raw()
-    .all(datasetId) as [number, Split, number][]) {
+    .all(datasetId) as [number, Split, number, number, number, number][]) {
+    if (ok) {
+      if (ver) verified += n;
+      else unverified += n;
+    }
+    if (!usable) continue;
     const c = classes.get(cid);
     if (!c) continue;
     c.count += n;
@@ -98,10 +107,6 @@ export function summarizeDataset(db: Db, datasetId: number): DatasetSummary {
   }
   // Conflicts first: they are the ones a user must resolve.
   duplicates.sort((a, b) => Number(b.conflict) - Number(a.conflict) || (a.paths[0] < b.paths[0] ? -1 : 1));
-  const v = db
-    .prepare("SELECT SUM(verified = 1), SUM(verified = 0) FROM images WHERE dataset_id = ? AND status = 'ok'")
-    .raw()
-    .get(datasetId) as [number | null, number | null];
   return {
     dataset: { id: ds.id, name: ds.name, root: ds.root },
     images,
@@ -111,8 +116,8 @@ export function summarizeDataset(db: Db, datasetId: number): DatasetSummary {
     skipped,
     duplicates,
     excluded,
-    verified: v[0] ?? 0,
-    unverified: v[1] ?? 0,
+    verified,
+    unverified,
     scanState: ds.scanState,
   };
 }
