@@ -26,7 +26,8 @@ function lossOf(vars: Record<string, tf.Variable>, x: tf.Tensor4D, y: tf.Tensor2
 async function gradsOn(backend: string): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
   await tf.setBackend(backend);
   const r = (shape: number[], seed: number) => tf.randomUniform(shape, -0.5, 0.5, 'float32', seed);
-  const vars = {
+  // tidy frees the initial values; the variables keep their data.
+  const vars = tf.tidy(() => ({
     c1: tf.variable(r([3, 3, 2, 6], 1), true, `c1_${backend}`),
     dw: tf.variable(r([3, 3, 6, 2], 2), true, `dw_${backend}`),
     c2: tf.variable(r([3, 3, 12, 8], 3), true, `c2_${backend}`),
@@ -34,9 +35,9 @@ async function gradsOn(backend: string): Promise<{ loss: number; grads: Record<s
     b: tf.variable(r([5], 5), true, `b_${backend}`),
     gamma: tf.variable(tf.add(r([12], 8), 1), true, `gamma_${backend}`),
     beta: tf.variable(r([12], 9), true, `beta_${backend}`),
-  };
+  }));
   const x = r([3, 14, 14, 2], 6) as tf.Tensor4D;
-  const y = tf.softmax(r([3, 5], 7)) as tf.Tensor2D;
+  const y = tf.tidy(() => tf.softmax(r([3, 5], 7))) as tf.Tensor2D;
   const { value, grads } = tf.variableGrads(lossOf(vars, x, y));
   const out: Record<string, Float32Array> = {};
   for (const [k, g] of Object.entries(grads)) out[k.split('_')[0]!] = (await g.data()) as Float32Array;
@@ -97,5 +98,16 @@ describe('engine', () => {
     const b = await gradsOn('wasm');
     expect(a.loss).toBe(b.loss);
     for (const k of Object.keys(a.grads)) expect(Buffer.from(a.grads[k]!.buffer).equals(Buffer.from(b.grads[k]!.buffer)), k).toBe(true);
+  });
+
+  it('training steps on wasm leave no tensor data behind on the backend (kernel temporaries are freed)', async () => {
+    await initEngine({ backend: 'wasm' });
+    await gradsOn('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const before = backend.numDataIds();
+    const tensorsBefore = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) await gradsOn('wasm');
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(backend.numDataIds()).toBe(before);
   });
 });
