@@ -211,6 +211,35 @@ describe('the main job in the browser (serve + Chromium)', () => {
     await shot(page, '06-export');
   });
 
+  it('shows the progress of a long indexing job and stops it on Cancel', { timeout: 120_000 }, async () => {
+    // 12,000 files (copies of the sample, 40 class folders) with the decode pass: long enough to cancel.
+    const big = join(tmp.dir, 'big');
+    const sample = join(root, 'resources', 'sample', 'fashion-mnist');
+    for (const c of readdirSync(sample)) {
+      const files = readdirSync(join(sample, c)).sort().slice(0, 300);
+      for (let copy = 0; copy < 4; copy++) {
+        mkdirSync(join(big, `${c}-${copy}`), { recursive: true });
+        for (const f of files) cpSync(join(sample, c, f), join(big, `${c}-${copy}`, f));
+      }
+    }
+    await page.getByRole('button', { name: /^Datasets/ }).first().click();
+    await page.getByLabel('Folder path').fill(big);
+    await page.getByLabel('Decode every image now (verify)').check();
+    await page.getByRole('button', { name: 'Index folder', exact: true }).click();
+    const bar = page.getByRole('progressbar', { name: 'Indexing progress' });
+    await bar.waitFor();
+    await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 30_000, interval: 100 }).toBeGreaterThan(0);
+    await shot(page, '07-indexing-progress');
+    const before = driven.consoleErrors.length;
+    const t0 = Date.now();
+    await bar.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('status').filter({ hasText: 'Cancelled' }).first().waitFor({ timeout: 30_000 });
+    await bar.waitFor({ state: 'detached' });
+    expect(Date.now() - t0, 'the job stops soon after Cancel').toBeLessThan(30_000);
+    // The cancelled call answers with its 'cancelled' envelope (an HTTP error status that Chromium logs).
+    expectedErrors.push(...driven.consoleErrors.splice(before).filter((e) => /datasets%3Aindex|status of 4\d\d|status of 5\d\d/.test(e)));
+  });
+
   it('logged no console error in the page at any step', () => {
     expect(driven.consoleErrors).toEqual([]);
   });

@@ -129,25 +129,26 @@ export class TrainState {
     return Object.keys(this.errors).length === 0 ? $state.snapshot(this.config) : {};
   }
 
-  /** Validates the draft through `config:resolve`; field errors end up in `errors`. */
+  /**
+   * Validates the draft through `config:resolve`; field errors end up in `errors`. Resolves to whether the
+   * config sent was valid, even when a newer validation has since taken over the displayed state (the
+   * debounced editor check and a Start/Preview click may overlap).
+   */
   async validate(dataset: number | null = app.datasetId): Promise<boolean> {
     const seq = ++this.#seq;
     const config = $state.snapshot(this.config);
     this.validating = true;
     try {
       const res = await app.api.call<RunConfig | { config: RunConfig }>('config:resolve', dataset != null ? { config, dataset } : { config });
-      if (seq !== this.#seq) return false;
-      const resolved = (res as { config?: RunConfig }).config && !(res as RunConfig).mixup ? (res as { config: RunConfig }).config : (res as RunConfig);
-      this.resolved = resolved;
-      this.errors = {};
+      if (seq === this.#seq) {
+        this.resolved = (res as { config?: RunConfig }).config && !(res as RunConfig).mixup ? (res as { config: RunConfig }).config : (res as RunConfig);
+        this.errors = {};
+      }
       return true;
     } catch (err) {
-      if (seq !== this.#seq) return false;
-      const kind = (err as { kind?: string }).kind;
-      if (kind === 'input') {
-        this.errors = fieldErrorsFrom(err);
-      } else {
-        app.error(err, 'Could not validate the config');
+      if (seq === this.#seq) {
+        if ((err as { kind?: string }).kind === 'input') this.errors = fieldErrorsFrom(err);
+        else app.error(err, 'Could not validate the config');
       }
       return false;
     } finally {
