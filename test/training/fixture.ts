@@ -1,4 +1,5 @@
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { invokeOperation } from '../../src-main/api/contract';
 import { operations } from '../../src-main/api/operations';
@@ -66,4 +67,23 @@ export const baseConfig = {
 /** The per-epoch numbers two runs must share exactly (seconds excluded). */
 export function epochNumbers(epochs: any[]) {
   return epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAccuracy: e.valAccuracy, ece: e.ece, nll: e.nll, lr: e.lr, mixup: e.mixup }));
+}
+
+/**
+ * Writes a PNG that passes the index's structural check (chunks, CRCs, IEND) but cannot be decoded: the IDAT
+ * payload of a real image is replaced by bytes that are not a zlib stream, with a correct CRC.
+ */
+export function undecodablePng(from: string, to: string): void {
+  const b = Buffer.from(readFileSync(from));
+  let pos = 8;
+  while (pos + 8 <= b.length) {
+    const len = b.readUInt32BE(pos);
+    const type = b.toString('latin1', pos + 4, pos + 8);
+    if (type === 'IDAT') {
+      for (let i = 0; i < len; i++) b[pos + 8 + i] = (i * 37 + 11) & 0xff;
+      b.writeUInt32BE(crc32(b.subarray(pos + 4, pos + 8 + len)) >>> 0, pos + 8 + len);
+    }
+    pos += 12 + len;
+  }
+  writeFileSync(to, b);
 }

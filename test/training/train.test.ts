@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { initEngine } from '../../src-main/training/engine/index';
 import { evaluateProbabilities } from '../../src-main/training/metrics';
 import { loadRunModel } from '../../src-main/training/run-model';
 import { tempDir, tempServices } from '../helpers/temp';
-import { baseConfig, call, epochNumbers, sampleSplits } from './fixture';
+import { baseConfig, call, epochNumbers, sampleSplits, undecodablePng } from './fixture';
 
 const services = tempServices();
 const data = tempDir('mixup-train-data-');
@@ -16,6 +16,8 @@ let first: any;
 
 beforeAll(async () => {
   sampleSplits(data.dir, { train: 32, val: 8, test: 5 });
+  const bag = join(data.dir, 'train', 'bag');
+  undecodablePng(join(bag, readdirSync(bag).sort()[0]), join(bag, 'zz-undecodable.png'));
   await call(services, 'datasets:index', { root: data.dir, name: 'fm' });
 }, 120_000);
 afterAll(() => {
@@ -52,6 +54,10 @@ describe('training a real run in a child process', () => {
     expect(events.filter((e) => e.topic === 'train.epoch')).toHaveLength(4);
     const p = events.filter((e) => e.topic === 'train.progress' && e.data.phase === 'train').at(-1)!.data;
     expect(p.done).toBe(p.total);
+    // The image that passed the index's structural check but failed to decode was left out and marked corrupt.
+    const warnings = events.filter((e) => e.topic === 'train.warning').map((e) => String(e.data.message));
+    expect(warnings.some((w) => /zz-undecodable\.png.*marked corrupt/.test(w))).toBe(true);
+    expect(listUsableImages(services.db, 1, { split: 'train' }).some((i) => i.relPath.endsWith('zz-undecodable.png'))).toBe(false);
     // The test split is evaluated once, at the end.
     expect(first.test.count).toBe(50);
     expect(first.test.accuracy).toBeGreaterThan(0.3);
