@@ -104,6 +104,18 @@ describe('the main job in the browser (serve + Chromium)', () => {
     await page.getByTestId('matrix-hover').waitFor();
     await canvas.hover({ position: { x: gutter + 2 * cell + cell / 2, y: gutter + cell / 2 } });
     await page.getByTestId('matrix-hover').getByText(/ankle-boot × sneaker: forbidden/).waitFor();
+    // From the side panel: a partial weight for bag × sneaker shows in the list and on the matrix (amber).
+    await page.getByLabel('First class').selectOption('bag');
+    await page.getByLabel('Second class').selectOption('sneaker');
+    await page.getByLabel('Pair weight').fill('0.5');
+    await page.getByRole('button', { name: 'Set weight' }).click();
+    await list.getByText('weight 0.5').waitFor();
+    await canvas.hover({ position: { x: gutter + 2 * cell + cell / 2, y: gutter + cell + cell / 2 } });
+    await page.getByTestId('matrix-hover').getByText('bag × sneaker: weight 0.5').waitFor();
+    const amber = await canvas.evaluate((c, p) => Array.from((c as HTMLCanvasElement).getContext('2d')!.getImageData(p.x * devicePixelRatio, p.y * devicePixelRatio, 1, 1).data.slice(0, 3)), { x: gutter + 2 * cell + cell / 2, y: gutter + cell + cell / 2 });
+    expect(amber[0], 'the cell is repainted in the partial-weight colour').toBeGreaterThan(amber[2]!);
+    await list.getByRole('button', { name: 'Allow bag × sneaker' }).click();
+    await expect.poll(() => list.locator('li').count()).toBe(1);
     // Export downloads the policy file; importing an edited copy replaces the policy (all or nothing).
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export…' }).click()]);
     const exported = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { pairs: { a: string; b: string; weight: number }[] };
