@@ -252,6 +252,25 @@ describe('the main job in the browser (serve + Chromium)', () => {
     expectedErrors.push(...driven.consoleErrors.splice(before).filter((e) => /datasets%3Aindex|status of 4\d\d|status of 5\d\d/.test(e)));
   });
 
+  it('highlights an image filed under two classes as a label conflict', { timeout: 60_000 }, async () => {
+    const conflict = join(tmp.dir, 'conflicted');
+    const src = join(root, 'resources', 'sample', 'fashion-mnist');
+    const [boot, bag] = [readdirSync(join(src, 'ankle-boot')).sort(), readdirSync(join(src, 'bag')).sort()];
+    mkdirSync(join(conflict, 'boots'), { recursive: true });
+    mkdirSync(join(conflict, 'bags'), { recursive: true });
+    for (const f of boot.slice(0, 5)) cpSync(join(src, 'ankle-boot', f), join(conflict, 'boots', f));
+    for (const f of bag.slice(0, 5)) cpSync(join(src, 'bag', f), join(conflict, 'bags', f));
+    cpSync(join(src, 'ankle-boot', boot[0]!), join(conflict, 'bags', 'mislabelled.png'));
+    await page.getByLabel('Decode every image now (verify)').uncheck();
+    await page.getByLabel('Folder path').fill(conflict);
+    await page.getByRole('button', { name: 'Index folder', exact: true }).click();
+    const reports = page.getByRole('region', { name: 'Problems found' });
+    await page.getByRole('heading', { name: /conflicted: 2 classes, 11 usable images/ }).waitFor({ timeout: 30_000 });
+    await reports.getByText('1 label conflicts').waitFor();
+    await reports.locator('li.conflict').getByText('bags/mislabelled.png').waitFor();
+    await shot(page, '08-label-conflict');
+  });
+
   it('logged no console error in the page at any step', () => {
     expect(driven.consoleErrors).toEqual([]);
   });
