@@ -78,6 +78,8 @@ export class DatasetsState {
       await this.refresh();
     } catch (err) {
       app.error(err, `Could not index ${root}`);
+      // A job stopped in its verify pass has already committed the scan: show what is there now.
+      await this.refresh();
     } finally {
       for (const off of offs) off();
       this.job = null;
