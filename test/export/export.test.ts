@@ -176,7 +176,13 @@ describe('reproduce from an exported config', () => {
     expect(preprocessing?.onnxLayout).toBe('NHWC');
     expect(provenance?.run).toBe(runA);
     expect(Object.keys(config as object)).not.toContain('preprocessing');
-    const again = await op<{ run: { id: number }; epochs: unknown[] }>('runs:train', { dataset: 'tiny', config });
+    // The whole file, as `train tiny --config DIR/config.json` passes it: reserved sections are set aside.
+    const t = testContext(services);
+    const again = (await invokeOperation(operations, 'runs:train', { dataset: 'tiny', config: raw, configSource: 'config.json' }, t.ctx)) as {
+      run: { id: number };
+      epochs: unknown[];
+    };
+    expect(t.events.filter((e) => e.topic === 'train.warning')).toEqual([]);
     const strip = (epochs: { epoch: number; trainLoss: number; valLoss: number | null; valAccuracy: number | null; ece: number | null }[]) =>
       epochs.map(({ epoch, trainLoss, valLoss, valAccuracy, ece }) => ({ epoch, trainLoss, valLoss, valAccuracy, ece }));
     const first = getRun(services.db, runA);
@@ -186,11 +192,17 @@ describe('reproduce from an exported config', () => {
     expect(second.config).toEqual(first.config);
   });
 
-  it('says when the dataset differs from the one the config was exported from', () => {
+  it('says when the dataset differs from the one the config was exported from', async () => {
     const raw = JSON.parse(readFileSync(join(exportA.out, 'config.json'), 'utf8'));
     const fp = raw.dataset.fingerprint as string;
     expect(fingerprintWarning(raw, { name: 'tiny', fingerprint: fp })).toBeNull();
     expect(fingerprintWarning(raw, { name: 'tiny', fingerprint: 'f'.repeat(64) }, 'config.json')).toMatch(/dataset 'tiny' differs from the one config\.json was exported from/);
+    // Through training itself: a one-epoch run from a config whose fingerprint is not the dataset's warns first.
+    const t = testContext(services);
+    const drifted = { ...raw, epochs: 1, dataset: { ...raw.dataset, fingerprint: 'f'.repeat(64) } };
+    await invokeOperation(operations, 'runs:train', { dataset: 'tiny', config: drifted, configSource: 'config.json' }, t.ctx);
+    const warnings = t.events.filter((e) => e.topic === 'train.warning').map((e) => (e.data as { message: string }).message);
+    expect(warnings.some((m) => /dataset 'tiny' differs from the one config\.json was exported from/.test(m))).toBe(true);
   });
 });
 

@@ -112,9 +112,13 @@ export const runsOps = [
         const { datasetModelDefaults } = await import('../../mixup/preview');
         const { getPolicy } = await import('../../mixup/policy-repository');
         const { policyMatrix } = await import('../../mixup/plan');
+        const { splitExportedConfig, fingerprintWarning } = await import('../../export/config-file');
         const source = input.configSource ?? 'config';
-        const raw = resolveRunConfig(input.config, source);
+        // An export's config.json carries `preprocessing` and `provenance` beside the run config: set them aside.
+        const raw = resolveRunConfig(splitExportedConfig(input.config).config, source);
         const ds = resolveDataset(db, input.dataset);
+        const drift = fingerprintWarning(input.config, { name: ds.name, fingerprint: datasetFingerprint(db, ds.id) }, source);
+        if (drift) ctx.emit('train.warning', { message: drift });
         const classes = listClasses(db, ds.id).map((c) => c.name);
         if (classes.length < 2) throw new AppError('input', `dataset '${ds.name}' has ${classes.length} class(es); a classifier needs at least 2`);
         const train = listUsableImages(db, ds.id, { split: 'train' });
