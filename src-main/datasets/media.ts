@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AppError } from '../api/errors';
 import type { Services } from '../core/services';
 import { getImage, markCorrupt } from './repository';
-import { thumbName, writeThumbnail } from './thumbs';
+import { DecodeError, thumbName, writeThumbnail } from './thumbs';
 
 const CONTENT_TYPES: Record<string, string> = {
   jpeg: 'image/jpeg',
@@ -44,7 +44,8 @@ export async function resolveMedia(
     try {
       await writeThumbnail(input, file);
     } catch (err) {
-      const reason = `decode failed: ${(err as Error).message.split('\n')[0]}`;
+      if (!(err instanceof DecodeError)) throw new AppError('io', `cannot write thumbnail ${file}: ${(err as Error).message}`);
+      const reason = `decode failed: ${err.message}`;
       markCorrupt(services.db, imageId, reason);
       throw new AppError('corrupt', `${img.relPath}: ${reason}`);
     }

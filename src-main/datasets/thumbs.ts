@@ -2,36 +2,61 @@
  * Thumbnails: 128-px WebP files in the home's thumbs folder, named by the image's content hash (so
  * duplicates share one and a moved file keeps its thumbnail). Made from the same decode the verify pass does.
  */
-import { mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { jpegOrientation } from './probe';
 
 export const THUMB_SIZE = 128;
+
+/** Thumbnail folders this thread already made (saves a mkdir per image). */
+const madeDirs = new Set<string>();
 
 /** Path of a thumbnail relative to the thumbs folder. */
 export function thumbName(hash: string): string {
   return join(hash.slice(0, 2), `${hash}.webp`);
 }
 
+/** A decode failure: the image is corrupt (as opposed to a failure writing the thumbnail, which is not). */
+export class DecodeError extends Error {
+  override name = 'DecodeError';
+}
+
 /**
  * Decodes `input` fully (sharp fails on truncated data and decoder warnings) and writes the thumbnail.
  * For JPEG, libvips shrinks on load (reduced DCT scale) because the target is small; the whole entropy
- * stream is still read. Throws with the decoder's message when the image does not decode.
+ * stream is still read. Throws DecodeError with the decoder's message when the image does not decode;
+ * any other error (writing the file) is thrown as is.
  */
 export async function writeThumbnail(input: Buffer, outFile: string): Promise<{ width: number; height: number; channels: number }> {
   const sharp = (await import('sharp')).default;
-  let img = sharp(input, { failOn: 'warning', sequentialRead: true, pages: 1 });
-  // Auto-orient by EXIF; upright JPEGs (the usual case) skip that step.
-  const isJpeg = input[0] === 0xff && input[1] === 0xd8;
-  if (!isJpeg || jpegOrientation(input) !== 1) img = img.rotate();
-  const { data, info } = await img
-    .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
-    .webp({ quality: 75, effort: 0 })
-    .toBuffer({ resolveWithObject: true });
-  mkdirSync(dirname(outFile), { recursive: true });
+  let out: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    let img = sharp(input, { failOn: 'warning', sequentialRead: true, pages: 1 });
+    // Auto-orient by EXIF; upright JPEGs (the usual case) skip that step.
+    const isJpeg = input[0] === 0xff && input[1] === 0xd8;
+    if (!isJpeg || jpegOrientation(input) !== 1) img = img.rotate();
+    out = await img
+      .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 75, effort: 0 })
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new DecodeError((err as Error).message.split('\n')[0]);
+  }
+  const dir = dirname(outFile);
+  if (!madeDirs.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  // Written beside and renamed: a reader never sees half a thumbnail.
   const tmp = `${outFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(tmp, data);
+  try {
+    writeFileSync(tmp, out.data);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // The folder went away (thumbnails cleared while running): make it again.
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(tmp, out.data);
+  }
   renameSync(tmp, outFile);
-  return { width: info.width, height: info.height, channels: info.channels };
+  return { width: out.info.width, height: out.info.height, channels: out.info.channels };
 }

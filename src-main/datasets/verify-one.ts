@@ -1,6 +1,6 @@
 /** One image through the verify pass: read, decode, thumbnail. Shared by the worker and the inline path. */
-import { readFile } from 'node:fs/promises';
-import { writeThumbnail } from './thumbs';
+import { readFileSync } from 'node:fs';
+import { DecodeError, writeThumbnail } from './thumbs';
 
 export interface VerifyItem {
   id: number;
@@ -13,7 +13,8 @@ export type VerifyOutcome = { id: number; ok: true } | { id: number; ok: false; 
 export async function verifyOne(item: VerifyItem): Promise<VerifyOutcome> {
   let input: Buffer;
   try {
-    input = await readFile(item.file);
+    // Worker threads (and small inline batches) read synchronously: one call instead of four pool round trips.
+    input = readFileSync(item.file);
   } catch (err) {
     return { id: item.id, ok: false, reason: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
   }
@@ -21,6 +22,8 @@ export async function verifyOne(item: VerifyItem): Promise<VerifyOutcome> {
     await writeThumbnail(input, item.thumbFile);
     return { id: item.id, ok: true };
   } catch (err) {
-    return { id: item.id, ok: false, reason: `decode failed: ${(err as Error).message.split('\n')[0]}` };
+    if (err instanceof DecodeError) return { id: item.id, ok: false, reason: `decode failed: ${err.message}` };
+    // Not the image's fault (e.g. the home's disk is full): the pass stops, nothing is marked corrupt.
+    throw new Error(`cannot write the thumbnail ${item.thumbFile}: ${(err as Error).message}`);
   }
 }

@@ -4,7 +4,7 @@
  * with progress; an image that fails to decode becomes corrupt with the decoder's reason.
  */
 import { join } from 'node:path';
-import { cancelled } from '../api/errors';
+import { AppError, cancelled } from '../api/errors';
 import { workerEntry } from '../core/entries';
 import type { Services } from '../core/services';
 import { imagePath, resolveDataset } from './repository';
@@ -97,6 +97,10 @@ export async function verifyDataset(services: Services, dataset: string | number
     while (inflight.size) await Promise.race(inflight);
     if (failure) throw failure;
     if (opts.signal?.aborted) throw cancelled('verify');
+  } catch (err) {
+    // What verified so far is committed; a failure that is not a decode failure (disk full, a thumbnail
+    // folder that cannot be written) stops the pass without marking any image corrupt.
+    throw err instanceof AppError ? err : new AppError('io', `verify of '${ds.name}' stopped: ${(err as Error).message}`);
   } finally {
     await Promise.allSettled([...inflight]);
     await pool?.close();

@@ -129,4 +129,23 @@ describe('verify pass', () => {
     expect(await writeThumbnail(wide, join(t.dir, 'a.webp'))).toMatchObject({ width: 40, height: 20 });
     expect(await writeThumbnail(rotated, join(t.dir, 'b.webp'))).toMatchObject({ width: 20, height: 40 });
   });
+
+  it('a thumbnail folder that cannot be written stops the pass with an io error and marks nothing corrupt; a cleared one is remade', async () => {
+    const s = home();
+    const scan = await scanDataset(s.db, { root, workers: 0 });
+    const { rmSync } = await import('node:fs');
+    rmSync(s.paths.thumbs, { recursive: true, force: true });
+    writeFileSync(s.paths.thumbs, 'not a folder');
+    await expect(verifyDataset(s, scan.dataset.id, { workers: 0 })).rejects.toMatchObject({ kind: 'io', message: expect.stringMatching(/cannot write the thumbnail/) });
+    expect(s.db.prepare("SELECT COUNT(*) FROM images WHERE status = 'corrupt'").pluck().get()).toBe(0);
+    rmSync(s.paths.thumbs, { force: true });
+    const r = await verifyDataset(s, scan.dataset.id, { workers: 0 });
+    expect(r.verified).toBe(scan.images - 1);
+    // Thumbnails cleared while the app runs: the next pass makes the folders again.
+    rmSync(s.paths.thumbs, { recursive: true, force: true });
+    s.db.prepare('UPDATE images SET verified = 0 WHERE status = ?').run('ok');
+    const again = await verifyDataset(s, scan.dataset.id, { workers: 0 });
+    expect(again.verified).toBe(scan.images - 1);
+    expect(again.corrupt).toEqual([]);
+  });
 });
