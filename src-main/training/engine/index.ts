@@ -56,7 +56,11 @@ export function engineInfo(): EngineInfo | undefined {
 
 /** The tfjs namespace the engine configured (the same module instance `import '@tensorflow/tfjs'` gives). */
 export function loadTf(): Tf {
-  return req('@tensorflow/tfjs') as Tf;
+  const tf = req('@tensorflow/tfjs') as Tf;
+  // Production mode: no debug checks, and no "install tfjs-node" banner from the cpu backend on stderr
+  // (the engine reports its backend choice itself).
+  if (!tf.env().getBool('PROD')) tf.env().set('PROD', true);
+  return tf;
 }
 
 function message(err: unknown): string {
