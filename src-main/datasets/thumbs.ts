@@ -31,7 +31,7 @@ export async function writeThumbnail(input: Buffer, outFile: string): Promise<{ 
   const sharp = (await import('sharp')).default;
   let out: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    let img = sharp(input, { failOn: 'warning', sequentialRead: true, pages: 1 });
+    let img = sharp(input, { failOn: 'warning', sequentialRead: true });
     // Auto-orient by EXIF; upright JPEGs (the usual case) skip that step.
     const isJpeg = input[0] === 0xff && input[1] === 0xd8;
     if (!isJpeg || jpegOrientation(input) !== 1) img = img.rotate();

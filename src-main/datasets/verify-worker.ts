@@ -8,13 +8,17 @@ import { verifyOne, type VerifyItem, type VerifyOutcome } from './verify-one';
 
 // Parallelism comes from the pool (one worker per core); one libvips thread per decode avoids oversubscription.
 sharp.concurrency(1);
+// Every image is decoded once: libvips' operation cache only costs here.
+sharp.cache(false);
+
+const IN_FLIGHT = 8;
 
 async function handle(items: VerifyItem[]): Promise<VerifyOutcome[]> {
   const out: VerifyOutcome[] = new Array(items.length);
   let next = 0;
-  // Two decodes in flight per worker keep libvips busy while the other file is read.
+  // Several decodes in flight per worker: sharp runs them on libuv's threads, this thread only feeds them.
   await Promise.all(
-    [0, 1].map(async () => {
+    Array.from({ length: IN_FLIGHT }, async () => {
       while (next < items.length) {
         const i = next++;
         out[i] = await verifyOne(items[i]);
