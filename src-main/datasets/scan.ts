@@ -33,8 +33,8 @@ export interface ScanOptions {
   /** Files per transaction / worker message. */
   batchSize?: number;
   signal?: AbortSignal;
-  /** `total` is absent while the walk is still finding files. */
-  onProgress?(p: { done: number; total?: number; label: string }): void;
+  /** `total` is 0 while the walk is still finding files (the label says how many so far). */
+  onProgress?(p: { done: number; total: number; label: string }): void;
   /** Test hook: called after each committed batch (e.g. to kill the scan midway). */
   afterBatch?(committed: number): void;
 }
@@ -464,7 +464,7 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
     const now = performance.now();
     if (!force && now - lastEmit < 100) return;
     lastEmit = now;
-    opts.onProgress?.(walked ? { done, total, label } : { done, label: `${label} (${total} found)` });
+    opts.onProgress?.(walked ? { done, total, label } : { done, total: 0, label: `${label} (${total} found)` });
   };
 
   // New rows go in ROWS_PER_INSERT at a time: one statement step per 32 rows instead of per row.
