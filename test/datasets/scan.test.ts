@@ -93,11 +93,15 @@ describe('scanDataset on a real class-folder tree', () => {
   it('gives the same rows reading in worker threads as on the calling thread', async () => {
     const a = home();
     const b = home();
+    const c = home();
     await scanDataset(a.db, { root: tree.root, workers: 0 });
     await scanDataset(b.db, { root: tree.root, workers: 2, inlineBelow: 0, batchSize: 7 });
+    // Mixed: the first files on the calling thread, then the pool once files average >= 100 bytes.
+    await scanDataset(c.db, { root: tree.root, workers: 2, inlineBelow: 10, poolMinBytes: 100, batchSize: 5 });
     const rows = (db: any) =>
-      db.prepare('SELECT rel_path, split, bytes, hash, format, width, height, channels, status, reason FROM images ORDER BY rel_path').all();
+      db.prepare('SELECT rel_path, split, bytes, mtime_ms, hash, format, width, height, channels, status, reason FROM images ORDER BY rel_path').all();
     expect(rows(b.db)).toEqual(rows(a.db));
+    expect(rows(c.db)).toEqual(rows(a.db));
   });
 
   it('a symbolic-link loop among outside folders never hangs and adds each outside file once', async () => {
