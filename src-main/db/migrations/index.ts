@@ -3,6 +3,7 @@ import { migration as m0001 } from './0001-settings';
 import { migration as m0002 } from './0002-datasets';
 import { migration as m0003 } from './0003-pair-policy';
 import { migration as m0004 } from './0004-runs';
+import { migration as m0005 } from './0005-gallery-index';
 
 /** The ordered registry of migrations; `user_version` is the version of the last one applied. */
 export const migrations: Migration[] = [
@@ -10,4 +11,5 @@ export const migrations: Migration[] = [
   m0002,
   m0003,
   m0004,
+  m0005,
 ];

@@ -72,7 +72,8 @@ export interface GalleryImage {
 }
 
 export interface ImagesPage {
-  total: number;
+  /** null when the page was asked for `withTotal: false`. */
+  total: number | null;
   items: GalleryImage[];
 }
 

@@ -46,12 +46,13 @@ export class GalleryState {
     if (this.dataset == null) return;
     const gen = this.#generation;
     this.#inflight.add(page);
-    const input: Record<string, unknown> = { dataset: String(this.dataset), offset: page * GALLERY_PAGE, limit: GALLERY_PAGE };
+    // The first page of a view brings the total; later pages skip the count (a full index scan on big datasets).
+    const input: Record<string, unknown> = { dataset: String(this.dataset), offset: page * GALLERY_PAGE, limit: GALLERY_PAGE, withTotal: page === 0 };
     if (this.className) input.class = this.className;
     try {
       const res = await app.api.call<ImagesPage>('datasets:images', input);
       if (gen !== this.#generation) return;
-      this.total = res.total;
+      if (res.total !== null) this.total = res.total;
       this.#cache.set(page, res.items);
       this.version++;
     } catch (err) {
