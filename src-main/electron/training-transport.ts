@@ -62,15 +62,7 @@ export function utilityProcessTransport(utilityProcess: UtilityProcessModule, en
   };
 }
 
-type TransportSetter = (factory: () => TrainingTransport) => void;
-
-/**
- * Makes the training host start workers as utilityProcesses. Returns false (the host keeps forking Node
- * children, which also works inside Electron) when the host module offers no way to choose the transport.
- */
-export function useUtilityProcessForTraining(utilityProcess: UtilityProcessModule): boolean {
-  const set = (host as unknown as { setTrainingTransportFactory?: TransportSetter }).setTrainingTransportFactory;
-  if (typeof set !== 'function') return false;
-  set(() => utilityProcessTransport(utilityProcess));
-  return true;
+/** Makes every training run the app starts use a utilityProcess (the CLI and `serve` keep forking Node children). */
+export function useUtilityProcessForTraining(utilityProcess: UtilityProcessModule): void {
+  host.setTrainingTransportFactory(() => utilityProcessTransport(utilityProcess));
 }

@@ -136,3 +136,30 @@ describe('utilityProcess training transport', () => {
     expect(child.posted).toHaveLength(2);
   });
 });
+
+describe('training runs in a utilityProcess in the app', () => {
+  it('once the app plugs it in, the training host starts every run through utilityProcess.fork and relays its messages', async () => {
+    const { useUtilityProcessForTraining } = await import('../../src-main/electron/training-transport');
+    const host = await import('../../src-main/training/host');
+    const child = Object.assign(new EventEmitter(), { pid: 99, posted: [] as unknown[], postMessage: (m: unknown) => child.posted.push(m), kill: () => true });
+    const forked: string[] = [];
+    useUtilityProcessForTraining({ fork: (file: string) => (forked.push(file), child as never) });
+    try {
+      const events: Array<{ topic: string; data: unknown }> = [];
+      const job = { home: '/h', runId: 7, resume: false };
+      const status = host.runInWorker(job, { emit: (topic, data) => events.push({ topic, data }) });
+      expect(forked).toHaveLength(1);
+      expect(forked[0]).toMatch(/training[\\/]worker\.ts$|train-worker\.js$/);
+      child.emit('spawn');
+      expect(child.posted).toEqual([{ type: 'start', job }]);
+      child.emit('message', { type: 'event', topic: 'train.epoch', data: { runId: 7, epoch: 0 } });
+      child.emit('message', { type: 'done', status: 'completed' });
+      child.emit('exit', 0);
+      await expect(status).resolves.toBe('completed');
+      expect(events).toEqual([{ topic: 'train.epoch', data: { runId: 7, epoch: 0 } }]);
+    } finally {
+      host.setTrainingTransportFactory(null);
+    }
+  });
+});
+
