@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineOp } from '../contract';
 import { AppError } from '../errors';
-import type { RunInfo } from '../../training/runs-repository';
+import type { EpochRow, RunInfo } from '../../training/runs-repository';
 
 const datasetRef = z.union([z.string().min(1), z.number().int().positive()]);
 const runRef = z.union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a run id (a number)')]);
@@ -16,17 +16,8 @@ export interface TrainDoc {
   backend: string | null;
   device: string | null;
   dataset: string;
-  epochs: Array<{
-    epoch: number;
-    trainLoss: number;
-    valLoss: number | null;
-    valAccuracy: number | null;
-    ece: number | null;
-    nll: number | null;
-    lr: number;
-    mixup: { active: boolean; alpha: number; prob: number };
-    seconds: number;
-  }>;
+  /** Per epoch: the row without its per-class detail (that is in `runs show`), MixUp as CLI.md names it. */
+  epochs: Array<Omit<EpochRow, 'perClassAccuracy' | 'confusion' | 'mixup' | 'manifold'> & { mixup: { active: boolean; alpha: number; prob: number } }>;
   metrics: RunInfo['metrics'];
   test?: RunInfo['test'];
   modelDir: string | null;
