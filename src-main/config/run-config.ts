@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../api/errors';
+import { blockNamesFor } from '../training/spec';
 
 const nonNegative = (what: string) => z.number({ error: `must be a number (${what})` }).finite().min(0, `must be ≥ 0`);
 const unit = z.number().finite().min(0, 'must be ≥ 0').max(1, 'must be ≤ 1');
@@ -36,6 +37,11 @@ export const manifoldSchema = z.strictObject({
   includeInput: z.boolean().default(true),
 });
 
+/** Manifold MixUp points as block indices: 0 is the input, k ≥ 1 the output of block k (see `blockNamesFor`). */
+export const manifoldIndicesSchema = z
+  .array(z.number().int('must be an integer').min(0, 'must be ≥ 0'))
+  .min(1, 'name at least one block index');
+
 export const mixupSchema = z
   .strictObject({
     /** Beta(α, α) concentration for MixUp; 0 = MixUp off (CutMix may still run). */
@@ -52,8 +58,12 @@ export const mixupSchema = z
     labelSmoothing: z.number().finite().min(0, 'must be ≥ 0').lt(1, 'must be < 1').default(0),
     /** First epoch (0-based) with MixUp off; null = never off (timm's mixup-off-epoch). */
     offEpoch: epochIndex.nullable().default(null),
-    /** Manifold MixUp: mix hidden activations of one of these layers instead of the input; null = input only. */
-    manifold: manifoldSchema.nullable().default(null),
+    /**
+     * Manifold MixUp: mix hidden activations of one of these layers instead of the input; null = input only.
+     * Either `{layers: [block names], includeInput}` or a list of block indices (0 = the input, k = the output of
+     * the model's k-th block), as in the Manifold Mixup paper; indices are resolved to names for the model.
+     */
+    manifold: z.union([manifoldIndicesSchema, manifoldSchema]).nullable().default(null),
     /** fastai-style: use λ = max(λ, 1 − λ), so each sample keeps most of its own image. */
     lambdaMax: z.boolean().default(false),
     /** Whether label smoothing stays on in the epochs where MixUp is switched off by offEpoch. */
@@ -129,7 +139,12 @@ export const runConfigSchema = z.strictObject({
   dataset: datasetRefSchema.nullable().default(null),
 });
 
-export type RunConfig = z.output<typeof runConfigSchema>;
+type ParsedRunConfig = z.output<typeof runConfigSchema>;
+export type ManifoldConfig = z.output<typeof manifoldSchema>;
+/** The resolved run config: as parsed, with Manifold MixUp block indices turned into block names. */
+export type RunConfig = Omit<ParsedRunConfig, 'mixup'> & {
+  mixup: Omit<ParsedRunConfig['mixup'], 'manifold'> & { manifold: ManifoldConfig | null };
+};
 export type RunConfigInput = z.input<typeof runConfigSchema>;
 export type MixupConfig = RunConfig['mixup'];
 export type Ramp = z.output<typeof rampSchema>;
@@ -140,6 +155,24 @@ interface IssueLike {
   path: PropertyKey[];
   message: string;
   keys?: string[];
+  /** invalid_union: the issues of each alternative, paths relative to the union. */
+  errors?: IssueLike[][];
+}
+
+/**
+ * A union (e.g. `mixup.manifold`: indices or `{layers}`) failed: report the alternative the value was meant
+ * for, i.e. the one whose complaint is not about the value's type itself, with full paths.
+ */
+function unionIssues(issue: IssueLike): IssueLike[] {
+  const branches = issue.errors ?? [];
+  const atRoot = (i: IssueLike) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value');
+  const meant = branches.find((b) => b.length > 0 && !b.some(atRoot));
+  // Every alternative rejects the value outright (e.g. `channels: 2` for 1 | 3): the union's own message says it.
+  if (!meant) return [issue];
+  return meant.flatMap((i) => {
+    const full = { ...i, path: [...issue.path, ...i.path] };
+    return full.code === 'invalid_union' ? unionIssues(full) : [full];
+  });
 }
 
 function dotted(path: PropertyKey[]): string {
@@ -149,6 +182,7 @@ function dotted(path: PropertyKey[]): string {
 /** One line naming every field at fault, e.g. `mixup.alpha: must be ≥ 0 (got -1)`. */
 export function describeConfigIssues(issues: IssueLike[], raw: unknown): string {
   return issues
+    .flatMap((issue) => (issue.code === 'invalid_union' ? unionIssues(issue) : [issue]))
     .map((issue) => {
       if (issue.code === 'unrecognized_keys' && issue.keys) {
         return issue.keys.map((k) => `${dotted([...issue.path, k])}: unknown key`).join('; ');
@@ -174,7 +208,30 @@ export function resolveRunConfig(raw: unknown, source = 'run config'): RunConfig
   if (!res.success) {
     throw new AppError('input', `${source}: ${describeConfigIssues(res.error.issues as IssueLike[], raw)}`);
   }
-  return res.data;
+  const { manifold } = res.data.mixup;
+  if (!Array.isArray(manifold)) return res.data as RunConfig;
+  return { ...res.data, mixup: { ...res.data.mixup, manifold: manifoldFromIndices(manifold, res.data.model.arch, source) } };
+}
+
+/** `[0, 2]` → `{layers: [name of block 2], includeInput: true}` for the model's architecture. */
+function manifoldFromIndices(indices: number[], arch: string, source: string): ManifoldConfig {
+  // Every block but the last (the logits) has an output that can be mixed.
+  const mixable = blockNamesFor(arch).slice(0, -1);
+  const layers: string[] = [];
+  for (const [i, k] of indices.entries()) {
+    if (k > mixable.length) {
+      throw new AppError(
+        'input',
+        `${source}: mixup.manifold[${i}]: ${arch} has no block ${k} whose output can be mixed (0 = the input, 1–${mixable.length} = ${mixable.join(', ')})`,
+      );
+    }
+    if (k > 0 && !layers.includes(mixable[k - 1]!)) layers.push(mixable[k - 1]!);
+  }
+  const includeInput = indices.includes(0);
+  if (layers.length === 0) {
+    throw new AppError('input', `${source}: mixup.manifold: name at least one hidden block (index ≥ 1); [0] alone is plain input MixUp`);
+  }
+  return { layers, includeInput };
 }
 
 /** The JSON Schema of the run config (draft 2020-12), as users write it (defaults shown, nothing required). */

@@ -81,4 +81,18 @@ describe('run config', () => {
     const c = withDatasetDefaults(resolveRunConfig({ model: { channels: 3 } }), { inputSize: [28, 28], channels: 1 });
     expect(c.model).toMatchObject({ inputSize: [28, 28], channels: 3 });
   });
+
+  it('takes Manifold MixUp points as block indices (0 = input, k = block k) and resolves them to the model\'s block names', () => {
+    const cnn = resolveRunConfig({ mixup: { manifold: [0, 2, 2] } });
+    expect(cnn.mixup.manifold).toEqual({ layers: ['conv2'], includeInput: true });
+    const resnet = resolveRunConfig({ model: { arch: 'resnet20' }, mixup: { manifold: [1, 3] } });
+    expect(resnet.mixup.manifold).toEqual({ layers: ['stem', 'stage2'], includeInput: false });
+    // The named form is kept as written.
+    expect(resolveRunConfig({ mixup: { manifold: { layers: ['fc'] } } }).mixup.manifold).toEqual({ layers: ['fc'], includeInput: true });
+    // cnn-small has 3 mixable blocks (conv1, conv2, fc): index 4 would be the logits.
+    expect(() => resolveRunConfig({ mixup: { manifold: [1, 4] } }, 'run.json')).toThrow(/run\.json: mixup\.manifold\[1\]: cnn-small has no block 4/);
+    expect(() => resolveRunConfig({ mixup: { manifold: [0] } })).toThrow(/mixup\.manifold: name at least one hidden block/);
+    expect(() => resolveRunConfig({ mixup: { manifold: [-1] } })).toThrow(/mixup\.manifold/);
+  });
 });
+
