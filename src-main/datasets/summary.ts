@@ -46,37 +46,42 @@ export function summarizeDataset(db: Db, datasetId: number): DatasetSummary {
   }
   const splits = emptySplits();
   let images = 0;
-  let verified = 0;
-  let unverified = 0;
-  // One pass over the dataset's rows: usable counts by class and split, and the verify state.
-  for (const [cid, split, usable, ok, ver, n] of db
-    .prepare(
-      `SELECT class_id, split, status = 'ok' AND excluded_reason IS NULL, status = 'ok', verified, COUNT(*) FROM images
-       WHERE dataset_id = ? GROUP BY 1, 2, 3, 4, 5`,
-    )
-    .raw()
-    .all(datasetId) as [number, Split, number, number, number, number][]) {
-    if (ok) {
-      if (ver) verified += n;
-      else unverified += n;
-    }
-    if (!usable) continue;
+  const add = (cid: number, split: Split, n: number) => {
     const c = classes.get(cid);
-    if (!c) continue;
+    if (!c) return;
     c.count += n;
     c.splits[split] += n;
     splits[split] += n;
     images += n;
+  };
+  // Counts from indexes, never a pass over the table (a million-image dataset answers in ~0.1 s): every row by
+  // class and split from a covering index, minus the rows that are not usable (corrupt; excluded), which
+  // partial indexes find directly and which are few.
+  const perClassSplit = (index: string, where: string) =>
+    db
+      .prepare(`SELECT class_id, split, COUNT(*) FROM images INDEXED BY ${index} WHERE dataset_id = ? ${where} GROUP BY class_id, split`)
+      .raw()
+      .all(datasetId) as [number, Split, number][];
+  for (const [cid, split, n] of perClassSplit('images_by_class_split', '')) add(cid, split, n);
+  let corruptRows = 0;
+  for (const [cid, split, n] of perClassSplit('images_corrupt', "AND status = 'corrupt'")) {
+    add(cid, split, -n);
+    corruptRows += n;
   }
+  for (const [cid, split, n] of perClassSplit('images_excluded', "AND excluded_reason IS NOT NULL AND status = 'ok'")) add(cid, split, -n);
+  const allRows = db.prepare('SELECT COUNT(*) FROM images WHERE dataset_id = ?').pluck().get(datasetId) as number;
+  const unverified = db.prepare("SELECT COUNT(*) FROM images WHERE dataset_id = ? AND verified = 0 AND status = 'ok'").pluck().get(datasetId) as number;
+  const verified = allRows - corruptRows - unverified;
   const corrupt = (
-    db.prepare("SELECT rel_path, reason FROM images WHERE dataset_id = ? AND status = 'corrupt' ORDER BY rel_path").raw().all(datasetId) as [
+    db.prepare("SELECT rel_path, reason FROM images INDEXED BY images_corrupt WHERE dataset_id = ? AND status = 'corrupt' ORDER BY rel_path").raw().all(datasetId) as [
       string,
       string | null,
     ][]
   ).map(([path, reason]) => ({ path, reason: reason ?? 'corrupt' }));
   const excluded = (
     db
-      .prepare('SELECT rel_path, excluded_reason FROM images WHERE dataset_id = ? AND excluded_reason IS NOT NULL ORDER BY rel_path')
+      // The partial indexes hold the few corrupt/excluded rows: sorting them beats walking every path in order.
+      .prepare('SELECT rel_path, excluded_reason FROM images INDEXED BY images_excluded WHERE dataset_id = ? AND excluded_reason IS NOT NULL ORDER BY rel_path')
       .raw()
       .all(datasetId) as [string, string][]
   ).map(([path, reason]) => ({ path, reason }));

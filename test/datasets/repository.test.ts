@@ -94,6 +94,12 @@ describe('datasets repository (the cross-team API)', () => {
       ["SELECT id FROM images WHERE dataset_id = ? AND verified = 0 AND status = 'ok' ORDER BY id", [ds], /images_unverified/],
       ["SELECT rel_path FROM images WHERE dataset_id = ? AND status = 'corrupt'", [ds], /images_corrupt/],
       ['SELECT rel_path FROM images WHERE dataset_id = ? AND excluded_reason IS NOT NULL', [ds], /images_excluded/],
+      // The counts of `datasets:list` / `dataset show` (summary.ts): indexes only, never a pass over the table.
+      ['SELECT COUNT(*) FROM images WHERE dataset_id = ?', [ds], /COVERING INDEX images_by_dataset/],
+      ['SELECT class_id, split, COUNT(*) FROM images INDEXED BY images_by_class_split WHERE dataset_id = ? GROUP BY class_id, split', [ds], /COVERING INDEX images_by_class_split/],
+      ["SELECT class_id, split, COUNT(*) FROM images INDEXED BY images_corrupt WHERE dataset_id = ? AND status = 'corrupt' GROUP BY class_id, split", [ds], /images_corrupt/],
+      ["SELECT COUNT(*) FROM images WHERE dataset_id = ? AND excluded_reason IS NOT NULL AND status = 'ok'", [ds], /images_excluded/],
+      ["SELECT COUNT(*) FROM images WHERE dataset_id = ? AND verified = 0 AND status = 'ok'", [ds], /COVERING INDEX images_unverified/],
     ];
     for (const [sql, params, re] of lookups) {
       const p = plan(sql, ...params);

@@ -130,26 +130,31 @@ export const datasetsOps = [
     run(ctx): DatasetListItem[] {
       const { db } = ctx.services;
       const rows = db.prepare('SELECT * FROM datasets ORDER BY name').all() as Record<string, any>[];
-      const counts = db.prepare(
-        `SELECT SUM(status = 'ok' AND excluded_reason IS NULL), SUM(status = 'corrupt'), SUM(excluded_reason IS NOT NULL AND status = 'ok'),
-                SUM(status = 'ok' AND verified = 0)
-         FROM images WHERE dataset_id = ?`,
-      );
+      // Each count from an index (a covering one for all rows, partial ones for the few corrupt, excluded and
+      // unverified rows): no pass over a million-image table.
+      const count = (where: string) => db.prepare(`SELECT COUNT(*) FROM images WHERE dataset_id = ? ${where}`).pluck();
+      const allRows = count('');
+      const corruptRows = count("AND status = 'corrupt'");
+      const excludedRows = count("AND excluded_reason IS NOT NULL AND status = 'ok'");
+      const unverifiedRows = count("AND verified = 0 AND status = 'ok'");
       const classCount = db.prepare('SELECT COUNT(*) FROM classes WHERE dataset_id = ?').pluck();
       return rows.map((r) => {
-        const [images, corrupt, excluded, unverified] = counts.raw().get(r.id) as (number | null)[];
+        const corrupt = corruptRows.get(r.id) as number;
+        const excluded = excludedRows.get(r.id) as number;
+        const unverified = unverifiedRows.get(r.id) as number;
+        const images = (allRows.get(r.id) as number) - corrupt - excluded;
         return {
           id: r.id,
           name: r.name,
           root: r.root,
-          images: images ?? 0,
+          images,
           classes: classCount.get(r.id) as number,
-          corrupt: corrupt ?? 0,
-          excluded: excluded ?? 0,
+          corrupt,
+          excluded,
           createdAt: r.created_at,
           updatedAt: r.updated_at,
-          verified: (unverified ?? 0) === 0,
-          unverified: unverified ?? 0,
+          verified: unverified === 0,
+          unverified,
           scanState: r.scan_state,
         };
       });
