@@ -155,6 +155,8 @@ export async function exportRun(
 
   const files = await writeFolderAtomically(input.out, async (dir) => {
     step('loading model');
+    // tfjs as the engine configures it (production mode); the weights are only read and written, on cpu.
+    (await import('../training/engine/index')).loadTf();
     const { loadModel, saveModel } = await import('../training/checkpoint');
     const model = await loadModel(run.modelDir!);
     try {
