@@ -142,9 +142,13 @@ describe('the main job in the browser (serve + Chromium)', () => {
     await page.locator('input[name="inputW"]').fill('12');
     await page.locator('input[name="alpha"]').fill(alpha);
     await page.getByText('valid', { exact: true }).waitFor();
-    await page.getByRole('button', { name: 'Start training' }).click();
     const monitor = page.locator('[aria-label="Run monitor"]');
+    // The monitor still shows the previous run until the new one starts: wait for its heading to change first,
+    // so the previous run's final status is never taken for this one's.
+    const previous = (await monitor.count()) > 0 ? await monitor.locator('h2').textContent() : null;
+    await page.getByRole('button', { name: 'Start training' }).click();
     await monitor.waitFor();
+    await expect.poll(() => monitor.locator('h2').textContent(), { timeout: 30_000, interval: 100 }).not.toBe(previous);
     await expect.poll(() => monitor.getAttribute('data-status'), { timeout: 120_000, interval: 500 }).not.toMatch(/^(running|starting)$/);
     const status = await monitor.getAttribute('data-status');
     if (status !== 'completed') {
