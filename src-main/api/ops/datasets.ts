@@ -1,13 +1,13 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { defineOp } from '../contract';
+import { datasetRef } from '../refs';
 import { AppError } from '../errors';
 import type { Db } from '../../db/connection';
 import type { DatasetSummary } from '../../datasets/summary';
 import type { ScanResult } from '../../datasets/scan';
 import type { VerifyResult } from '../../datasets/verify';
 
-const datasetRef = z.union([z.string().min(1), z.number().int().positive()]);
 
 export interface IndexResult extends ScanResult {
   /** Present with `verify: true`: the decode + thumbnail pass that followed the scan. */

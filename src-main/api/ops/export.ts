@@ -4,10 +4,9 @@
  */
 import { z } from 'zod';
 import { defineOp } from '../contract';
+import { datasetRef, runRef } from '../refs';
 import { AppError } from '../errors';
 
-const runRef = z.union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a run id (a number)').transform(Number)]);
-const datasetRef = z.union([z.string().min(1), z.number().int().positive()]);
 const format = z.enum(['tfjs', 'onnx']);
 
 export const exportOps = [

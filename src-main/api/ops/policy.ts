@@ -5,6 +5,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defineOp } from '../contract';
+import { datasetRef } from '../refs';
 import { AppError } from '../errors';
 import { listClasses, resolveDataset } from '../../datasets/repository';
 import {
@@ -16,7 +17,6 @@ import {
   setPairWeight,
 } from '../../mixup/policy-repository';
 
-const datasetRef = z.union([z.string().min(1), z.number().int().positive()]);
 const className = z.string().min(1, 'must be a class name');
 
 export const policyOps = [

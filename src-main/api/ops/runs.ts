@@ -4,11 +4,10 @@
  */
 import { z } from 'zod';
 import { defineOp } from '../contract';
+import { datasetRef, runRef } from '../refs';
 import { AppError } from '../errors';
 import type { EpochRow, RunInfo } from '../../training/runs-repository';
 
-const datasetRef = z.union([z.string().min(1), z.number().int().positive()]);
-const runRef = z.union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a run id (a number)')]);
 
 export interface TrainDoc {
   run: { id: number };
