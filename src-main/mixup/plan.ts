@@ -268,6 +268,13 @@ export class Planner {
    * rejection from uniform proposals, then an exact draw ∝ W when many proposals were rejected. Returns -1
    * when no candidate is allowed (W = 0 for all).
    */
+  /** A partner for sample i among every other sample of the batch (`candidates`: scratch of n − 1 slots). */
+  private drawPartnerAmongOthers(i: number, labels: Int32Array, candidates: Int32Array): number {
+    let c = 0;
+    for (let j = 0; j < labels.length; j++) if (j !== i) candidates[c++] = j;
+    return this.drawPartner(i, labels, candidates, c);
+  }
+
   private drawPartner(i: number, labels: Int32Array, candidates: Int32Array, count: number): number {
     if (count === 0) return -1;
     const k = this.numClasses;
@@ -423,9 +430,7 @@ export class Planner {
         reasons[i] = 'alone';
         continue;
       }
-      let c = 0;
-      for (let j = 0; j < n; j++) if (j !== i) candidates[c++] = j;
-      const j = this.drawPartner(i, labels, candidates, c);
+      const j = this.drawPartnerAmongOthers(i, labels, candidates);
       if (j < 0) {
         reasons[i] = 'policy';
         continue;
@@ -495,9 +500,7 @@ export class Planner {
         reasons[i] = 'prob';
         continue;
       }
-      let c = 0;
-      for (let j = 0; j < n; j++) if (j !== i) candidates[c++] = j;
-      const j = this.drawPartner(i, labels, candidates, c);
+      const j = this.drawPartnerAmongOthers(i, labels, candidates);
       if (j < 0) {
         reasons[i] = 'policy';
         continue;
