@@ -10,33 +10,25 @@
  * Prints each figure (median and best of --reps runs, wall and CPU seconds, warm page cache) and the ratios
  * a/c (target <= 1.0, goal 0.5) and (b-d)/(a-d) (target <= 0.1). Needs `npm run build` first. Usage: `npm run bench:index [-- --reps 3]`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { readFashionMnist } from '../../scripts/lib/fashion-mnist.mjs';
+import { flag, log, median, opt, requireBuild, TIME, timedIn } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repo = resolve(here, '..', '..');
 const bin = join(repo, 'bin', 'mixup-studio.cjs');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const reps = Number(opt('reps', '3'));
 const work = opt('dir', '/tmp/mixup-bench-index');
 const FILES = 20000;
 const CLASSES = 20;
 const tree = join(work, 'tree');
-const log = (s) => process.stderr.write(`${s}\n`);
 
-if (!existsSync(join(repo, 'out', 'main', 'cli.js'))) {
-  log('out/main/cli.js is missing: run `npm run build` first');
-  process.exit(1);
-}
+requireBuild(repo);
 
 async function makeTree() {
   const marker = join(tree, '.complete');
@@ -62,25 +54,9 @@ async function makeTree() {
   writeFileSync(marker, 'ok');
 }
 
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
-/** Runs a command; wall seconds, and CPU seconds (user + sys, all threads) when /usr/bin/time is there. */
-function timed(cmd, argv, env = {}) {
-  const cpuFile = join(work, 'cpu.txt');
-  const [c, a] = TIME ? [TIME, ['-f', '%U %S', '-o', cpuFile, cmd, ...argv]] : [cmd, argv];
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(c, a, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  let cpu = NaN;
-  if (TIME) {
-    const [u, sy] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
-    cpu = u + sy;
-  }
-  return { s, cpu, stdout: r.stdout };
-}
+const timed = (cmd, argv, env) => timedIn(work, cmd, argv, env);
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 await makeTree();
 // Warm the page cache (every file read once by an untimed reference run) and the binaries.
@@ -145,4 +121,4 @@ const pr = (name, r) =>
 pr('wall median', ratios((f) => f.s.median));
 pr('wall best', ratios((f) => f.s.best));
 if (TIME) pr('cpu median', ratios((f) => f.cpu.median));
-if (args.includes('--json')) console.log(JSON.stringify({ files: FILES, classes: CLASSES, images, reps, figures: fig, ratios: { wallMedian: ratios((f) => f.s.median), wallBest: ratios((f) => f.s.best), cpuMedian: ratios((f) => f.cpu.median) } }));
+if (flag('json')) console.log(JSON.stringify({ files: FILES, classes: CLASSES, images, reps, figures: fig, ratios: { wallMedian: ratios((f) => f.s.median), wallBest: ratios((f) => f.s.best), cpuMedian: ratios((f) => f.cpu.median) } }));

@@ -9,32 +9,23 @@
  * goal 0.5).
  * Needs `npm run build` first. Usage: `npm run bench:verify [-- --reps 3]`.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { readFashionMnist } from '../../scripts/lib/fashion-mnist.mjs';
+import { flag, log, median, opt, requireBuild, TIME, timedIn } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repo = resolve(here, '..', '..');
 const bin = join(repo, 'bin', 'mixup-studio.cjs');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const reps = Number(opt('reps', '3'));
 const work = opt('dir', '/tmp/mixup-bench-verify');
 const FILES = 1000;
 const tree = join(work, 'tree');
-const log = (s) => process.stderr.write(`${s}\n`);
 
-if (!existsSync(join(repo, 'out', 'main', 'cli.js'))) {
-  log('out/main/cli.js is missing: run `npm run build` first');
-  process.exit(1);
-}
+requireBuild(repo);
 
 async function makeTree() {
   const marker = join(tree, '.complete');
@@ -67,24 +58,8 @@ async function makeTree() {
   writeFileSync(marker, 'ok');
 }
 
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
-/** Runs a command; wall seconds, and CPU seconds (user + sys, all threads) when /usr/bin/time is there. */
-function timed(cmd, argv, env = {}) {
-  const cpuFile = join(work, 'cpu.txt');
-  const [c, a] = TIME ? [TIME, ['-f', '%U %S', '-o', cpuFile, cmd, ...argv]] : [cmd, argv];
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(c, a, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  let cpu = NaN;
-  if (TIME) {
-    const [u, sy] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
-    cpu = u + sy;
-  }
-  return { s, cpu, stdout: r.stdout };
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const timed = (cmd, argv, env) => timedIn(work, cmd, argv, env);
 
 await makeTree();
 const ours = [];
@@ -118,4 +93,4 @@ console.log(row('mixup-studio verify (CLI, worker threads)', O, ours));
 console.log(row('Pillow thumbnail + WebP save, per file   ', R, ref));
 console.log(`ratio wall median = ${(O.s.median / R.s.median).toFixed(2)}   wall best = ${(O.s.best / R.s.best).toFixed(2)}   (target <= 1.0, goal 0.5)` +
   (TIME ? `   cpu median = ${(O.cpu.median / R.cpu.median).toFixed(2)} (CPU used, all threads)` : ''));
-if (args.includes('--json')) console.log(JSON.stringify({ files: FILES, reps, verify: O, pillow: R, ratioWallMedian: O.s.median / R.s.median, ratioWallBest: O.s.best / R.s.best }));
+if (flag('json')) console.log(JSON.stringify({ files: FILES, reps, verify: O, pillow: R, ratioWallMedian: O.s.median / R.s.median, ratioWallBest: O.s.best / R.s.best }));
