@@ -4,9 +4,12 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fastThumbnailer } from './fast-thumb';
 import { jpegOrientation } from './probe';
 
 export const THUMB_SIZE = 128;
+/** WebP quality of thumbnails (both paths; the fastest encoder method). */
+export const THUMB_QUALITY = 75;
 
 /** Thumbnail folders this thread already made (saves a mkdir per image). */
 const madeDirs = new Set<string>();
@@ -22,26 +25,21 @@ export class DecodeError extends Error {
 }
 
 /**
- * Decodes `input` fully (sharp fails on truncated data and decoder warnings) and writes the thumbnail.
- * For JPEG, libvips shrinks on load (reduced DCT scale) because the target is small; the whole entropy
- * stream is still read. Throws DecodeError with the decoder's message when the image does not decode;
- * any other error (writing the file) is thrown as is.
+ * Decodes `input` fully and writes the thumbnail from that decode. Plain JPEGs go through the fast path
+ * (fast-thumb.ts: libjpeg-turbo at the reduced DCT scale the thumbnail needs, on this thread); everything else,
+ * and any JPEG that path does not take or that gives it a warning, goes through sharp, whose verdict stands.
+ * Either way the whole entropy stream is read. Throws DecodeError with the decoder's message when the image
+ * does not decode; any other error (writing the file) is thrown as is.
  */
 export async function writeThumbnail(input: Buffer, outFile: string): Promise<{ width: number; height: number; channels: number }> {
-  const sharp = (await import('sharp')).default;
-  let out: { data: Buffer; info: { width: number; height: number; channels: number } };
-  try {
-    let img = sharp(input, { failOn: 'warning', sequentialRead: true });
-    // Auto-orient by EXIF; upright JPEGs (the usual case) skip that step.
-    const isJpeg = input[0] === 0xff && input[1] === 0xd8;
-    if (!isJpeg || jpegOrientation(input) !== 1) img = img.rotate();
-    out = await img
-      .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: 75, effort: 0 })
-      .toBuffer({ resolveWithObject: true });
-  } catch (err) {
-    throw new DecodeError((err as Error).message.split('\n')[0]);
+  let out: { data: Uint8Array; info: { width: number; height: number; channels: number } } | undefined;
+  const isJpeg = input[0] === 0xff && input[1] === 0xd8;
+  if (isJpeg) {
+    const fast = await fastThumbnailer();
+    const t = fast?.thumbnail(input, THUMB_SIZE, THUMB_QUALITY);
+    if (t) out = { data: t.data, info: { width: t.width, height: t.height, channels: 3 } };
   }
+  if (!out) out = await sharpThumbnail(input, isJpeg);
   const dir = dirname(outFile);
   if (!madeDirs.has(dir)) {
     mkdirSync(dir, { recursive: true });
@@ -59,4 +57,23 @@ export async function writeThumbnail(input: Buffer, outFile: string): Promise<{ 
   }
   renameSync(tmp, outFile);
   return { width: out.info.width, height: out.info.height, channels: out.info.channels };
+}
+
+/**
+ * The sharp path: decoder warnings fail (failOn), EXIF orientation is applied, and JPEGs shrink on load
+ * because the target is small.
+ */
+async function sharpThumbnail(input: Buffer, isJpeg: boolean): Promise<{ data: Buffer; info: { width: number; height: number; channels: number } }> {
+  const sharp = (await import('sharp')).default;
+  try {
+    let img = sharp(input, { failOn: 'warning', sequentialRead: true });
+    // Auto-orient by EXIF; upright JPEGs (the usual case) skip that step.
+    if (!isJpeg || jpegOrientation(input) !== 1) img = img.rotate();
+    return await img
+      .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: THUMB_QUALITY, effort: 0 })
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new DecodeError((err as Error).message.split('\n')[0]);
+  }
 }
