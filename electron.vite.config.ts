@@ -16,7 +16,8 @@ const mainInputs: Record<string, string> = {
 export default defineConfig({
   main: {
     build: {
-      externalizeDeps: true,
+      // zod is bundled (tree-shaken: no locale files, one module instead of ~80 to resolve and compile at start-up).
+      externalizeDeps: { exclude: ['zod'] },
       rollupOptions: { input: mainInputs },
     },
   },

@@ -12,6 +12,7 @@ import { workerEntry } from '../core/entries';
 import type { Db } from '../db/connection';
 import { readAndProbe, type FileReport } from './read-file';
 import { findDataset, type Split } from './repository';
+import { hasSnapshot, loadKnown, saveSnapshot, type Known } from './snapshot';
 import { summarizeDataset, type DatasetSummary } from './summary';
 import { WorkerPool } from './worker-pool';
 
@@ -61,8 +62,6 @@ interface Issue {
   reason: string;
 }
 
-/** Existing row as SQLite returns it: [relPath, id, bytes, mtimeMs, classId, split, splitSource]. */
-type Known = [string, number, number, number, number, Split, string];
 
 const posixRel = (p: string) => (sep === '/' ? p : p.split(sep).join('/'));
 
@@ -120,29 +119,16 @@ function within(parent: string, child: string): boolean {
 function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], signal?: AbortSignal): Generator<Candidate[]> {
   const realRoot = realpathSync(root);
   const seenOutside = new Set<string>();
-  const classify = (rel: string, file: string): Candidate | undefined => {
-    const parts = rel.split('/');
+  // Every file of a folder shares its class and split: work them out once per folder, from its relative path.
+  const folderClass = (prefix: string): { cls: string; split: Split | null; source: Candidate['source'] } | string => {
+    const parts = prefix === '' ? [] : prefix.split('/');
     if (layout === 'splits') {
-      const split = SPLIT_FOLDERS[parts[0].toLowerCase()];
-      if (!split || parts.length < 3) {
-        issues.push({ rel, kind: 'skipped', reason: 'not inside a <split>/<class> folder' });
-        return undefined;
-      }
-      return { rel, file, cls: parts[1], split, source: 'folder' };
+      const split = parts.length ? SPLIT_FOLDERS[parts[0].toLowerCase()] : undefined;
+      if (!split || parts.length < 2) return 'not inside a <split>/<class> folder';
+      return { cls: parts[1], split, source: 'folder' };
     }
-    if (parts.length < 2) {
-      issues.push({ rel, kind: 'skipped', reason: 'not inside a class folder' });
-      return undefined;
-    }
-    return { rel, file, cls: parts[0], split: null, source: 'pending' };
-  };
-  const onFile = (rel: string, file: string, name: string): Candidate | undefined => {
-    const ext = extname(name).toLowerCase();
-    if (!IMAGE_EXTENSIONS.has(ext)) {
-      issues.push({ rel, kind: 'skipped', reason: ext ? `not an image extension (${ext})` : 'no image extension' });
-      return undefined;
-    }
-    return classify(rel, file);
+    if (parts.length < 1) return 'not inside a class folder';
+    return { cls: parts[0], split: null, source: 'pending' };
   };
   // Depth-first over directories: [absolute dir to read, relative path prefix].
   const stack: [string, string][] = [[root, '']];
@@ -156,20 +142,38 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
       issues.push({ rel: prefix || '.', kind: 'skipped', reason: `cannot read folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
       continue;
     }
+    const where = folderClass(prefix);
+    // Plain concatenation: `dir` is already absolute and normalised (path.join per file cost more than the stat).
+    const dirSep = dir.endsWith(sep) ? dir : dir + sep;
+    const relPrefix = prefix ? `${prefix}/` : '';
+    const onFile = (rel: string, abs: string, name: string): Candidate | undefined => {
+      const dot = name.lastIndexOf('.');
+      const ext = dot > 0 ? name.slice(dot).toLowerCase() : '';
+      if (!IMAGE_EXTENSIONS.has(ext)) {
+        issues.push({ rel, kind: 'skipped', reason: ext ? `not an image extension (${ext})` : 'no image extension' });
+        return undefined;
+      }
+      if (typeof where === 'string') {
+        issues.push({ rel, kind: 'skipped', reason: where });
+        return undefined;
+      }
+      return { rel, file: abs, cls: where.cls, split: where.split, source: where.source };
+    };
     const subdirs: [string, string][] = [];
     const found: Candidate[] = [];
     for (const d of entries) {
-      const rel = prefix ? `${prefix}/${d.name}` : d.name;
-      const abs = join(dir, d.name);
-      if (d.name.startsWith('.')) {
+      const name = d.name;
+      const rel = relPrefix + name;
+      const abs = dirSep + name;
+      if (name.charCodeAt(0) === 46 /* . */) {
         issues.push({ rel, kind: 'skipped', reason: d.isDirectory() ? 'hidden folder' : 'hidden file' });
         continue;
       }
-      if (d.isDirectory()) {
-        subdirs.push([abs, rel]);
-      } else if (d.isFile()) {
-        const c = onFile(rel, abs, d.name);
+      if (d.isFile()) {
+        const c = onFile(rel, abs, name);
         if (c) found.push(c);
+      } else if (d.isDirectory()) {
+        subdirs.push([abs, rel]);
       } else if (d.isSymbolicLink()) {
         let target: string;
         try {
@@ -198,7 +202,7 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
         seenOutside.add(target);
         if (st.isDirectory()) subdirs.push([abs, rel]);
         else if (st.isFile()) {
-          const c = onFile(rel, abs, d.name);
+          const c = onFile(rel, abs, name);
           if (c) found.push(c);
         } else issues.push({ rel, kind: 'skipped', reason: 'not a regular file' });
       } else {
@@ -207,10 +211,7 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
     }
     if (found.length) yield found;
     // Reverse so that the walk visits sub-folders in directory order.
-    for (let i = subdirs.length - 1; i >= 0; i--) {
-      const [abs, rel] = subdirs[i];
-        stack.push([abs, rel]);
-    }
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
   }
 }
 
@@ -419,12 +420,7 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
 
   // What the database already knows, to skip unchanged files and find removed ones.
   const known = new Map<string, Known>();
-  for (const r of db
-    .prepare('SELECT rel_path, id, bytes, mtime_ms, class_id, split, split_source FROM images WHERE dataset_id = ?')
-    .raw()
-    .all(datasetId) as Known[]) {
-    known.set(r[0], r);
-  }
+  for (const r of loadKnown(db, datasetId).rows) known.set(r[0], r);
 
   const classIds = new Map<string, number>();
   for (const r of db.prepare('SELECT name, id FROM classes WHERE dataset_id = ?').raw().all(datasetId) as [string, number][]) classIds.set(r[0], r[1]);
@@ -515,6 +511,28 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
   });
 
   const reader = new Reader(opts.workers ?? defaultWorkers(), opts.inlineBelow, opts.poolMinBytes);
+  // A known file is only statted: same size and mtime means unchanged (not read again).
+  const compareStat = (c: Candidate, prior: Known): void => {
+    const st = statSync(c.file, { throwIfNoEntry: false });
+    if (!st || !st.isFile()) {
+      // Gone (or no longer a file): it is removed with the other files not found.
+      known.set(c.rel, prior);
+      issues.push({ rel: c.rel, kind: 'skipped', reason: 'vanished or not a regular file' });
+      total--;
+      return;
+    }
+    if (prior[2] === st.size && prior[3] === st.mtimeMs) {
+      unchanged++;
+      done++;
+      const cid = classIds.get(c.cls);
+      const sameSplit =
+        c.source === 'pending' ? prior[6] === 'auto' || prior[6] === 'pending' : prior[6] === c.source && prior[5] === c.split;
+      if (cid !== prior[4] || !sameSplit) relabels.push([c, prior]);
+    } else {
+      changed++;
+      batch.push({ c, file: c.file, prior });
+    }
+  };
   const issues: Issue[] = [];
   const inflight = new Set<Promise<void>>();
   let failure: unknown;
@@ -564,32 +582,14 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
           batch.push({ c, file: c.file });
         } else {
           known.delete(c.rel);
-          const st = statSync(c.file, { throwIfNoEntry: false });
-          if (!st || !st.isFile()) {
-            // Gone (or no longer a file): it is removed with the other files not found.
-            known.set(c.rel, prior);
-            issues.push({ rel: c.rel, kind: 'skipped', reason: 'vanished or not a regular file' });
-            total--;
-            continue;
-          }
-          if (prior[2] === st.size && prior[3] === st.mtimeMs) {
-            unchanged++;
-            done++;
-            const cid = classIds.get(c.cls);
-            const sameSplit =
-              c.source === 'pending' ? prior[6] === 'auto' || prior[6] === 'pending' : prior[6] === c.source && prior[5] === c.split;
-            if (cid !== prior[4] || !sameSplit) relabels.push([c, prior]);
-          } else {
-            changed++;
-            batch.push({ c, file: c.file, prior });
-          }
+          compareStat(c, prior);
         }
         if (batch.length + relabels.length >= batchSize) {
           flush();
           while (inflight.size >= reader.concurrency) await Promise.race(inflight);
         }
-          progress('scanning');
       }
+      progress('scanning');
     }
     walked = true;
     flush();
@@ -613,11 +613,15 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
       datasetId,
       datasetId,
     );
-    assignPendingSplits(db, datasetId, valFraction, seed);
+    // A snapshot that is still current here means the last scan completed (leaving nothing pending) and no
+    // image row has been written since, this scan included: nothing to assign, and no table scan to learn that.
+    if (!hasSnapshot(db, datasetId)) assignPendingSplits(db, datasetId, valFraction, seed);
     db.prepare('DELETE FROM scan_issues WHERE dataset_id = ?').run(datasetId);
     const ins = db.prepare('INSERT INTO scan_issues (dataset_id, rel_path, kind, reason) VALUES (?, ?, ?, ?)');
     for (const i of issues) ins.run(datasetId, i.rel, i.kind, i.reason);
     db.prepare("UPDATE datasets SET scan_state = 'complete', scanned_at = ?, updated_at = ? WHERE id = ?").run(nowIso(), nowIso(), datasetId);
+    // What this complete scan saw, for the next one (kept as is when nothing changed).
+    saveSnapshot(db, datasetId);
   })();
   progress('done', true);
   const summary = summarizeDataset(db, datasetId);

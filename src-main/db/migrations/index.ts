@@ -4,6 +4,7 @@ import { migration as m0002 } from './0002-datasets';
 import { migration as m0003 } from './0003-pair-policy';
 import { migration as m0004 } from './0004-runs';
 import { migration as m0005 } from './0005-gallery-index';
+import { migration as m0006 } from './0006-scan-snapshots';
 
 /** The ordered registry of migrations; `user_version` is the version of the last one applied. */
 export const migrations: Migration[] = [
@@ -12,4 +13,5 @@ export const migrations: Migration[] = [
   m0003,
   m0004,
   m0005,
+  m0006,
 ];

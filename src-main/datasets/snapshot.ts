@@ -1,0 +1,78 @@
+/**
+ * The scan snapshot: what the last complete scan of a dataset saw, packed into one row of `scan_snapshots`
+ * (migration 0006) so that a rescan reads one row instead of materialising every image row. Paths are one
+ * UTF-8 blob separated by NUL (the one character no file name holds); the numbers are one Float64Array blob,
+ * five per image: id, bytes, mtime (ms, exact as stored), class id, split code. Triggers delete the snapshot
+ * whenever an image is inserted or deleted or one of these fields changes, so a snapshot that exists is
+ * current; without one, the scan reads the rows as before and the next complete scan writes a new one.
+ */
+import type { Db } from '../db/connection';
+import type { Split } from './repository';
+
+export type SplitSource = 'folder' | 'manifest' | 'auto' | 'pending';
+/** An indexed image as the scan compares it: [relPath, id, bytes, mtimeMs, classId, split, splitSource]. */
+export type Known = [string, number, number, number, number, Split, SplitSource];
+
+const SPLITS: readonly Split[] = ['train', 'val', 'test'];
+const SOURCES: readonly SplitSource[] = ['folder', 'manifest', 'auto', 'pending'];
+const PER_ROW = 5;
+const ROWS_SQL = 'SELECT rel_path, id, bytes, mtime_ms, class_id, split, split_source FROM images WHERE dataset_id = ?';
+
+/** The dataset's indexed images, from its snapshot when there is a current one, else from the rows. */
+export function loadKnown(db: Db, datasetId: number): { rows: Known[]; fromSnapshot: boolean } {
+  const snap = db.prepare('SELECT rows, rels, nums FROM scan_snapshots WHERE dataset_id = ?').raw().get(datasetId) as
+    | [number, Buffer, Buffer]
+    | undefined;
+  const decoded = snap ? decodeSnapshot(snap[0], snap[1], snap[2]) : undefined;
+  if (decoded) return { rows: decoded, fromSnapshot: true };
+  return { rows: db.prepare(ROWS_SQL).raw().all(datasetId) as Known[], fromSnapshot: false };
+}
+
+/** Whether the dataset has a current snapshot (the triggers delete it on any change to what it holds). */
+export function hasSnapshot(db: Db, datasetId: number): boolean {
+  return db.prepare('SELECT 1 FROM scan_snapshots WHERE dataset_id = ?').get(datasetId) !== undefined;
+}
+
+/** Writes the dataset's snapshot unless a current one exists (call at the end of a complete scan). */
+export function saveSnapshot(db: Db, datasetId: number): void {
+  if (hasSnapshot(db, datasetId)) return;
+  const rows = db.prepare(ROWS_SQL).raw().all(datasetId) as Known[];
+  const { rels, nums } = encodeSnapshot(rows);
+  db.prepare('INSERT INTO scan_snapshots (dataset_id, rows, rels, nums) VALUES (?, ?, ?, ?)').run(datasetId, rows.length, rels, nums);
+}
+
+export function encodeSnapshot(rows: readonly Known[]): { rels: Buffer; nums: Buffer } {
+  const nums = new Float64Array(rows.length * PER_ROW);
+  const rels: string[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    rels[i] = r[0];
+    const o = i * PER_ROW;
+    nums[o] = r[1];
+    nums[o + 1] = r[2];
+    nums[o + 2] = r[3];
+    nums[o + 3] = r[4];
+    nums[o + 4] = SPLITS.indexOf(r[5]) + SPLITS.length * SOURCES.indexOf(r[6]);
+  }
+  return { rels: Buffer.from(rels.join('\0'), 'utf8'), nums: Buffer.from(nums.buffer) };
+}
+
+/** The rows of a snapshot, or undefined when it is not well formed (then the caller reads the table). */
+export function decodeSnapshot(count: number, relsBlob: Buffer, numsBlob: Buffer): Known[] | undefined {
+  if (numsBlob.byteLength !== count * PER_ROW * 8) return undefined;
+  const rels = count === 0 ? [] : relsBlob.toString('utf8').split('\0');
+  if (rels.length !== count) return undefined;
+  // Copied into an aligned buffer: a blob's bytes may start anywhere.
+  const nums = new Float64Array(count * PER_ROW);
+  new Uint8Array(nums.buffer).set(numsBlob);
+  const rows: Known[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const o = i * PER_ROW;
+    const code = nums[o + 4];
+    const split = SPLITS[code % SPLITS.length];
+    const source = SOURCES[Math.floor(code / SPLITS.length)];
+    if (split === undefined || source === undefined) return undefined;
+    rows[i] = [rels[i], nums[o], nums[o + 1], nums[o + 2], nums[o + 3], split, source];
+  }
+  return rows;
+}
