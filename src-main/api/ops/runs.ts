@@ -6,8 +6,23 @@ import { z } from 'zod';
 import { defineOp } from '../contract';
 import { datasetRef, runRef } from '../refs';
 import { AppError } from '../errors';
-import type { EpochRow, RunInfo } from '../../training/runs-repository';
+import type { EpochRow, RunInfo, RunMetrics, RunStatus } from '../../training/runs-repository';
 
+
+/** One line of `runs:list`. */
+export interface RunListItem {
+  id: number;
+  dataset: string;
+  /** null once the dataset has been deleted (the run keeps its name). */
+  datasetId: number | null;
+  status: RunStatus;
+  createdAt: string;
+  finishedAt: string | null;
+  backend: string | null;
+  arch: string | null;
+  epochs: number;
+  metrics: RunMetrics;
+}
 
 export interface TrainDoc {
   run: { id: number };
@@ -176,7 +191,7 @@ export const runsOps = [
     input: z.strictObject({}),
     async run(ctx) {
       const { listRuns } = await import('../../training/runs-repository');
-      return listRuns(ctx.services.db).map((r) => ({
+      return listRuns(ctx.services.db).map((r): RunListItem => ({
         id: r.id,
         dataset: r.datasetName,
         datasetId: r.datasetId,

@@ -65,8 +65,9 @@ export interface GalleryImage {
   path: string;
   class: string;
   split?: Split;
-  width?: number;
-  height?: number;
+  /** null until the scan could read a header (a corrupt file). */
+  width?: number | null;
+  height?: number | null;
   status?: string;
   excludedReason?: string | null;
 }
@@ -115,7 +116,6 @@ export interface PreviewEpoch {
 
 export interface PreviewDoc {
   epochs: PreviewEpoch[];
-  [k: string]: unknown;
 }
 
 export interface MixupConfig {
@@ -145,7 +145,7 @@ export interface RunMetrics {
   valAccuracy?: number | null;
   valLoss?: number | null;
   ece?: number | null;
-  [k: string]: number | null | undefined;
+  nll?: number | null;
 }
 
 export interface EpochRow {
@@ -177,11 +177,14 @@ export interface EpochAudit {
 export interface RunSummary {
   id: number;
   dataset: string | { id?: number; name?: string };
+  datasetId?: number | null;
   status: string;
   createdAt?: string;
   finishedAt?: string | null;
+  backend?: string | null;
+  arch?: string | null;
+  epochs?: number;
   metrics?: RunMetrics | null;
-  [k: string]: unknown;
 }
 
 export interface RunDetail {
@@ -212,12 +215,11 @@ export interface TrainProgress {
 }
 
 export interface CompareDoc {
-  runs: { id: number; [k: string]: unknown }[] | number[];
+  runs: { id: number }[] | number[];
   configDiff: { key: string; values: unknown[] }[];
   metrics: unknown;
   curves: unknown;
   perClass?: unknown;
-  [k: string]: unknown;
 }
 
 export interface ExportDoc {

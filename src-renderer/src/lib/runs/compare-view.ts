@@ -25,7 +25,7 @@ export interface MetricRow {
   higherIsBetter: boolean;
 }
 
-const METRICS: { key: string; label: string; higherIsBetter: boolean }[] = [
+const METRICS: { key: 'valAccuracy' | 'valLoss' | 'ece'; label: string; higherIsBetter: boolean }[] = [
   { key: 'valAccuracy', label: 'Val accuracy', higherIsBetter: true },
   { key: 'valLoss', label: 'Val loss', higherIsBetter: false },
   { key: 'ece', label: 'ECE', higherIsBetter: false },
