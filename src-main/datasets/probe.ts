@@ -44,7 +44,8 @@ function sniff(b: Buffer): ImageFormat | undefined {
   if (b.length >= 8 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a) return 'png';
   if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return 'webp';
   if (b.length >= 6 && (b.toString('latin1', 0, 6) === 'GIF87a' || b.toString('latin1', 0, 6) === 'GIF89a')) return 'gif';
-  if (b.length >= 4 && ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 42 && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 42))) {
+  // Classic TIFF (version 42) and BigTIFF (version 43), either byte order.
+  if (b.length >= 4 && ((b[0] === 0x49 && b[1] === 0x49 && (b[2] === 42 || b[2] === 43) && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && (b[3] === 42 || b[3] === 43)))) {
     return 'tiff';
   }
   if (b.length >= 12 && b.toString('latin1', 4, 8) === 'ftyp') {
@@ -261,41 +262,66 @@ function parseGif(b: Buffer): Dims {
 }
 
 // ---------------------------------------------------------------- TIFF
+/**
+ * Walks the IFD chain of a classic TIFF (32-bit offsets, 12-byte entries) or a BigTIFF (64-bit offsets,
+ * 20-byte entries): every IFD, every out-of-line tag value and every strip/tile must lie inside the file.
+ */
 function parseTiff(b: Buffer): Dims {
   const n = b.length;
   const le = b[0] === 0x49;
   const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
   const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4 };
-  let ifd = u32(4);
+  const u64 = (o: number) => {
+    const v = le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
+    // Offsets past 2^53 cannot be inside any file we can read: report them as past the end.
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+  };
+  const big = u16(2) === 43;
+  if (big) {
+    if (n < 16) bad('truncated BigTIFF header');
+    if (u16(4) !== 8 || u16(6) !== 0) bad(`BigTIFF offset size ${u16(4)} (expected 8)`);
+  } else if (n < 8) bad('truncated TIFF header');
+  // Field sizes of this variant: IFD entry count, entry, value/offset slot, next-IFD offset.
+  const countSize = big ? 8 : 2;
+  const entrySize = big ? 20 : 12;
+  const slot = big ? 8 : 4;
+  const off = big ? u64 : u32;
+  const entryCount = big ? u64 : u16;
+  const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 };
+  let ifd = off(big ? 8 : 4);
   let dims: Dims | undefined;
   const seen = new Set<number>();
   while (ifd !== 0) {
     if (seen.has(ifd)) bad('IFD chain loops');
     seen.add(ifd);
-    if (ifd + 2 > n) bad(`IFD offset ${ifd} is past the end of the file`);
-    const count = u16(ifd);
-    if (ifd + 2 + count * 12 + 4 > n) bad(`truncated: IFD at ${ifd} runs past the end of the file`);
+    if (ifd + countSize > n) bad(`IFD offset ${ifd} is past the end of the file`);
+    const count = entryCount(ifd);
+    const first = ifd + countSize;
+    if (first + count * entrySize + slot > n) bad(`truncated: IFD at ${ifd} runs past the end of the file`);
+    const entry = (i: number) => first + i * entrySize;
+    const valueCount = (e: number) => (big ? u64(e + 4) : u32(e + 4));
     const values = (i: number): number[] => {
-      const e = ifd + 2 + i * 12;
+      const e = entry(i);
       const type = u16(e + 2);
-      const cnt = u32(e + 4);
+      const cnt = valueCount(e);
       const size = TYPE_SIZE[type] ?? 1;
       const total = size * cnt;
-      const at = total <= 4 ? e + 8 : u32(e + 8);
+      const at = total <= slot ? e + 4 + (big ? 8 : 4) : off(e + 4 + (big ? 8 : 4));
       if (at + total > n) bad(`tag ${u16(e)} points past the end of the file`);
       const out: number[] = [];
       const max = Math.min(cnt, 1 << 20);
-      for (let k = 0; k < max; k++) out.push(type === 3 ? u16(at + 2 * k) : type === 4 || type === 13 ? u32(at + 4 * k) : b[at + k]);
+      for (let k = 0; k < max; k++) {
+        out.push(type === 3 ? u16(at + 2 * k) : type === 4 || type === 13 ? u32(at + 4 * k) : type === 16 || type === 18 ? u64(at + 8 * k) : b[at + k]);
+      }
       return out;
     };
     const tags = new Map<number, number>();
     for (let i = 0; i < count; i++) {
-      const e = ifd + 2 + i * 12;
+      const e = entry(i);
       tags.set(u16(e), i);
       // Every out-of-line tag value must lie inside the file.
-      const total = (TYPE_SIZE[u16(e + 2)] ?? 1) * u32(e + 4);
-      if (total > 4 && u32(e + 8) + total > n) bad(`truncated: tag ${u16(e)} data runs past the end of the file`);
+      const total = (TYPE_SIZE[u16(e + 2)] ?? 1) * valueCount(e);
+      if (total > slot && off(e + 4 + (big ? 8 : 4)) + total > n) bad(`truncated: tag ${u16(e)} data runs past the end of the file`);
     }
     const tag = (t: number) => (tags.has(t) ? values(tags.get(t)!) : undefined);
     const width = tag(256)?.[0] ?? 0;
@@ -309,7 +335,7 @@ function parseTiff(b: Buffer): Dims {
       if (offsets[k] + counts[k] > n) bad(`truncated: image data (strip ${k}) runs past the end of the file`);
     }
     dims ??= { width, height, channels: spp };
-    ifd = u32(ifd + 2 + count * 12);
+    ifd = off(first + count * entrySize);
     if (seen.size > 10000) bad('too many IFDs');
   }
   if (!dims) bad('no IFD');

@@ -44,6 +44,24 @@ describe('header probe and structural check (no pixel decoding)', () => {
     expect(probeImage(await encodeFashion('coat', 1, 'avif'))).toMatchObject({ format: 'avif', channels: 3 });
   });
 
+  it('reads BigTIFF (64-bit offsets) in both byte orders like classic TIFF, and catches its truncation', async () => {
+    const pic = sharp({ create: { width: 37, height: 23, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 120, sigma: 40 } } });
+    for (const tile of [false, true]) {
+      const big: Buffer = await pic.clone().tiff({ bigtiff: true, compression: 'lzw', tile, tileWidth: 16, tileHeight: 16 }).toBuffer();
+      expect(big.readUInt16LE(2), 'a real BigTIFF: version 43').toBe(43);
+      expect(probeImage(big)).toEqual({ ok: true, format: 'tiff', width: 37, height: 23, channels: 3 });
+      const meta = await sharp(big).metadata();
+      expect([meta.format, meta.width, meta.height]).toEqual(['tiff', 37, 23]);
+      for (const cut of [3, 10, 15, Math.floor(big.length / 2), big.length - 1]) {
+        expect(probeImage(big.subarray(0, cut)).ok, `BigTIFF cut at ${cut}/${big.length}`).toBe(false);
+      }
+      // The same file big-endian: every field rewritten (header, IFD count, entries, offsets).
+      const be = toBigEndianBigTiff(big);
+      expect((await sharp(be).raw().toBuffer()).equals(await sharp(big).raw().toBuffer()), 'libtiff decodes the rewrite to the same pixels').toBe(true);
+      expect(probeImage(be)).toEqual({ ok: true, format: 'tiff', width: 37, height: 23, channels: 3 });
+    }
+  });
+
   it('finds every strict prefix of every format corrupt (truncation is always caught), and never throws', async () => {
     let k = 0;
     for (const [kind] of GOOD_FORMATS as [string, string][]) {
@@ -76,3 +94,36 @@ describe('header probe and structural check (no pixel decoding)', () => {
     expect(probeImage(Buffer.concat([jpg, Buffer.from('trailing metadata')]))).toMatchObject({ ok: true, format: 'jpeg' });
   });
 });
+
+/** Rewrites a little-endian BigTIFF's structure (not its pixel data) as big-endian: MM, then every IFD field. */
+function toBigEndianBigTiff(le: Buffer): Buffer {
+  const b = Buffer.from(le);
+  const size: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 };
+  const swap = (o: number, n: number) => b.subarray(o, o + n).reverse();
+  b.write('MM', 0, 'latin1');
+  swap(2, 2);
+  swap(4, 2);
+  swap(6, 2);
+  let ifd = Number(le.readBigUInt64LE(8));
+  swap(8, 8);
+  while (ifd !== 0) {
+    const count = Number(le.readBigUInt64LE(ifd));
+    swap(ifd, 8);
+    for (let i = 0; i < count; i++) {
+      const e = ifd + 8 + i * 20;
+      const type = le.readUInt16LE(e + 2);
+      const n = Number(le.readBigUInt64LE(e + 4));
+      const unit = size[type] ?? 1;
+      swap(e, 2);
+      swap(e + 2, 2);
+      swap(e + 4, 8);
+      const at = unit * n <= 8 ? e + 12 : Number(le.readBigUInt64LE(e + 12));
+      if (unit * n > 8) swap(e + 12, 8);
+      if (unit > 1) for (let k = 0; k < n; k++) swap(at + k * unit, unit);
+    }
+    const next = ifd + 8 + count * 20;
+    ifd = Number(le.readBigUInt64LE(next));
+    swap(next, 8);
+  }
+  return b;
+}
