@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { jpegOrientation } from './probe';
 
 const req = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
 
@@ -35,6 +36,7 @@ export interface JpegTraits {
 export function jpegTraits(b: Uint8Array): JpegTraits {
   const out: JpegTraits = { width: 0, height: 0 };
   if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return { ...out, skip: 'not a JPEG' };
+  if (jpegOrientation(Buffer.from(b.buffer, b.byteOffset, b.byteLength)) !== 1) return { ...out, skip: 'EXIF rotation' };
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let pos = 2;
   let sof = false;
@@ -60,30 +62,11 @@ export function jpegTraits(b: Uint8Array): JpegTraits {
       sof = true;
     } else if (m === 0xe2 && len >= 16 && String.fromCharCode(...b.subarray(seg, seg + 11)) === 'ICC_PROFILE') {
       return { ...out, skip: 'embedded ICC profile' };
-    } else if (m === 0xe1 && len >= 16 && String.fromCharCode(...b.subarray(seg, seg + 4)) === 'Exif') {
-      if (exifOrientation(view, seg + 6, Math.min(b.length, pos + 2 + len)) !== 1) return { ...out, skip: 'EXIF rotation' };
     }
     pos += 2 + len;
   }
   if (!sof || out.width === 0 || out.height === 0) return { ...out, skip: 'no frame header' };
   return out;
-}
-
-function exifOrientation(v: DataView, t: number, end: number): number {
-  if (t + 8 > end) return 1;
-  const le = v.getUint8(t) === 0x49;
-  const ifd = t + v.getUint32(t + 4, le);
-  if (ifd + 2 > end) return 1;
-  const count = v.getUint16(ifd, le);
-  for (let i = 0; i < count; i++) {
-    const e = ifd + 2 + i * 12;
-    if (e + 12 > end) return 1;
-    if (v.getUint16(e, le) === 0x0112) {
-      const o = v.getUint16(e + 8, le);
-      return o >= 1 && o <= 8 ? o : 1;
-    }
-  }
-  return 1;
 }
 
 /** Size of a thumbnail that fits inside `max` x `max`, keeping the aspect ratio, never enlarging. */
