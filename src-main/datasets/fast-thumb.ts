@@ -253,9 +253,9 @@ class JpegTurbo {
       if (x.tjDecompress2(handle, inp, input.byteLength, dst, ow, ow * 3, oh, TJPF_RGB, 0) !== 0) return undefined;
       return { rgb: new Uint8Array(x.memory.buffer, dst, ow * oh * 3).slice(), width: ow, height: oh };
     } catch {
-      // A long-jump out of libjpeg left this instance's stack and heap in an unknown state: start afresh.
+      // A long-jump out of libjpeg left this instance's stack and heap in an unknown state: start afresh
+      // (nothing of the dropped instance is freed).
       this.x = undefined;
-      handle = inp = meta = dst = 0;
       return undefined;
     } finally {
       if (this.x) {
@@ -279,30 +279,22 @@ export interface FastThumbnailer {
 }
 
 let loading: Promise<FastThumbnailer | undefined> | undefined;
-let loadError: string | undefined;
-
-/** Why the fast path is off in this thread (its WebAssembly did not load), if it is. */
-export function fastThumbnailerError(): string | undefined {
-  return loadError;
-}
 
 /**
  * The fast thumbnailer of this thread, loaded once; undefined when its WebAssembly modules cannot load (the
- * caller then uses sharp for everything). `MIXUP_STUDIO_FAST_THUMBS=0` turns it off.
+ * caller then uses sharp for everything; `MIXUP_STUDIO_DEBUG=1` prints why). `MIXUP_STUDIO_FAST_THUMBS=0`
+ * turns it off.
  */
 export function fastThumbnailer(): Promise<FastThumbnailer | undefined> {
   loading ??= load().catch((err: Error) => {
-    loadError = err.message;
+    if (process.env.MIXUP_STUDIO_DEBUG) process.stderr.write(`mixup-studio: fast JPEG thumbnails off, using sharp: ${err.message.split("\n")[0]}\n`);
     return undefined;
   });
   return loading;
 }
 
 async function load(): Promise<FastThumbnailer | undefined> {
-  if (process.env.MIXUP_STUDIO_FAST_THUMBS === '0') {
-    loadError = 'turned off by MIXUP_STUDIO_FAST_THUMBS=0';
-    return undefined;
-  }
+  if (process.env.MIXUP_STUDIO_FAST_THUMBS === '0') return undefined;
   const turbo = new JpegTurbo(new WebAssembly.Module(readFileSync(req.resolve('@cwasm/jpeg-turbo/jpeg-turbo.wasm'))));
   const webp = await loadWebp();
   const { defaultOptions } = (await importPackageFile('@jsquash/webp/meta.js')) as typeof import('@jsquash/webp/meta');

@@ -12,7 +12,7 @@ import { workerEntry } from '../core/entries';
 import type { Db } from '../db/connection';
 import { readAndProbe, type FileReport } from './read-file';
 import { findDataset, type Split } from './repository';
-import { hasSnapshot, loadKnown, saveSnapshot, type Known } from './snapshot';
+import { hasSnapshot, loadKnown, saveSnapshot, type Known, type SplitSource } from './snapshot';
 import { summarizeDataset, type DatasetSummary } from './summary';
 import { WorkerPool } from './worker-pool';
 
@@ -53,7 +53,7 @@ interface Candidate {
   file: string;
   cls: string;
   split: Split | null;
-  source: 'folder' | 'manifest' | 'pending';
+  source: Exclude<SplitSource, 'auto'>;
 }
 
 interface Issue {
@@ -61,7 +61,6 @@ interface Issue {
   kind: 'skipped' | 'dangling' | 'link' | 'manifest';
   reason: string;
 }
-
 
 const posixRel = (p: string) => (sep === '/' ? p : p.split(sep).join('/'));
 
@@ -515,12 +514,12 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
   const compareStat = (c: Candidate, prior: Known): void => {
     const st = statSync(c.file, { throwIfNoEntry: false });
     if (!st || !st.isFile()) {
-      // Gone (or no longer a file): it is removed with the other files not found.
-      known.set(c.rel, prior);
+      // Gone (or no longer a file): it stays in `known` and is removed with the other files not found.
       issues.push({ rel: c.rel, kind: 'skipped', reason: 'vanished or not a regular file' });
       total--;
       return;
     }
+    known.delete(c.rel);
     if (prior[2] === st.size && prior[3] === st.mtimeMs) {
       unchanged++;
       done++;
@@ -580,10 +579,7 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
           // A new file: size and mtime come from the one read.
           added++;
           batch.push({ c, file: c.file });
-        } else {
-          known.delete(c.rel);
-          compareStat(c, prior);
-        }
+        } else compareStat(c, prior);
         if (batch.length + relabels.length >= batchSize) {
           flush();
           while (inflight.size >= reader.concurrency) await Promise.race(inflight);
@@ -615,13 +611,14 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
     );
     // A snapshot that is still current here means the last scan completed (leaving nothing pending) and no
     // image row has been written since, this scan included: nothing to assign, and no table scan to learn that.
-    if (!hasSnapshot(db, datasetId)) assignPendingSplits(db, datasetId, valFraction, seed);
+    const snapshotCurrent = hasSnapshot(db, datasetId);
+    if (!snapshotCurrent) assignPendingSplits(db, datasetId, valFraction, seed);
     db.prepare('DELETE FROM scan_issues WHERE dataset_id = ?').run(datasetId);
     const ins = db.prepare('INSERT INTO scan_issues (dataset_id, rel_path, kind, reason) VALUES (?, ?, ?, ?)');
     for (const i of issues) ins.run(datasetId, i.rel, i.kind, i.reason);
     db.prepare("UPDATE datasets SET scan_state = 'complete', scanned_at = ?, updated_at = ? WHERE id = ?").run(nowIso(), nowIso(), datasetId);
     // What this complete scan saw, for the next one (kept as is when nothing changed).
-    saveSnapshot(db, datasetId);
+    if (!snapshotCurrent) saveSnapshot(db, datasetId);
   })();
   progress('done', true);
   const summary = summarizeDataset(db, datasetId);

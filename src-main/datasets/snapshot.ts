@@ -33,9 +33,8 @@ export function hasSnapshot(db: Db, datasetId: number): boolean {
   return db.prepare('SELECT 1 FROM scan_snapshots WHERE dataset_id = ?').get(datasetId) !== undefined;
 }
 
-/** Writes the dataset's snapshot unless a current one exists (call at the end of a complete scan). */
+/** Writes the dataset's snapshot from its rows (at the end of a complete scan, when there is no current one). */
 export function saveSnapshot(db: Db, datasetId: number): void {
-  if (hasSnapshot(db, datasetId)) return;
   const rows = db.prepare(ROWS_SQL).raw().all(datasetId) as Known[];
   const { rels, nums } = encodeSnapshot(rows);
   db.prepare('INSERT INTO scan_snapshots (dataset_id, rows, rels, nums) VALUES (?, ?, ?, ?)').run(datasetId, rows.length, rels, nums);

@@ -7,16 +7,11 @@
  * `splitExportedConfig` separates them again, so `train --config DIR/config.json` can take the file.
  */
 import { createHash } from 'node:crypto';
+import type { Preprocessing } from '../training/data';
 
 export const EXPORT_RESERVED_KEYS = ['preprocessing', 'provenance'] as const;
 
-export interface ExportPreprocessing {
-  inputSize: [number, number];
-  channels: 1 | 3;
-  scale: number;
-  mean: number[];
-  std: number[];
-  resize: 'fill';
+export interface ExportPreprocessing extends Preprocessing {
   /** Input layout of model.onnx: NHWC, the same [batch, h, w, c] tensor the tfjs model takes. */
   onnxLayout: 'NHWC' | 'NCHW';
 }

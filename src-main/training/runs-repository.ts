@@ -3,6 +3,7 @@
  * the MixUp audit per epoch. Rows become camelCase `RunInfo` records.
  */
 import type { Db } from '../db/connection';
+import type { Preprocessing } from './data';
 import { AppError } from '../api/errors';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
@@ -47,14 +48,8 @@ export interface TestMetrics {
   confusion: number[][];
 }
 
-export interface PreprocessingInfo {
-  inputSize: [number, number];
-  channels: 1 | 3;
-  scale: number;
-  mean: number[];
-  std: number[];
-  resize: 'fill';
-}
+/** How images became model input for a run (the training data pipeline's own record). */
+export type PreprocessingInfo = Preprocessing;
 
 export interface RunInfo {
   id: number;

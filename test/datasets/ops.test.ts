@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invokeOperation } from '../../src-main/api/contract';
 import { operations } from '../../src-main/api/operations';
-import { tempDir, tempServices, testContext } from '../helpers/temp';
+import { tempDir, tempServicesIn, testContext } from '../helpers/temp';
 // @ts-expect-error plain JS fixture builder
 import { buildClassTree } from '../fixtures/dataset-trees.mjs';
 
@@ -21,8 +21,7 @@ afterAll(() => {
 
 describe('datasets ops: curation and gallery paging', () => {
   it('exclude/include by path: excluded images leave the counts and resolve a duplicate conflict; unknown paths are named', async () => {
-    const s = tempServices();
-    cleanups.push(s.cleanup);
+    const s = tempServicesIn(cleanups);
     const { ctx } = testContext(s);
     const op = (name: string, input: object) => invokeOperation(operations, name, input, ctx) as Promise<any>;
     const idx = await op('datasets:index', { root });
@@ -40,8 +39,7 @@ describe('datasets ops: curation and gallery paging', () => {
   });
 
   it('pages by offset in id order, filters by class/split/status, and counts the total', async () => {
-    const s = tempServices();
-    cleanups.push(s.cleanup);
+    const s = tempServicesIn(cleanups);
     const { ctx, events } = testContext(s);
     const idx: any = await invokeOperation(operations, 'datasets:index', { root }, ctx);
     // Progress for the UI: index.progress events, the last one complete.
@@ -67,8 +65,7 @@ describe('datasets ops: curation and gallery paging', () => {
   });
 
   it('serves a deep page of a 100,000-image dataset from indexes, fast', async () => {
-    const s = tempServices();
-    cleanups.push(s.cleanup);
+    const s = tempServicesIn(cleanups);
     const db = s.db;
     const ds = Number(db.prepare("INSERT INTO datasets (name, root, scan_state) VALUES ('big', '/big', 'complete')").run().lastInsertRowid);
     for (let c = 0; c < 10; c++) db.prepare('INSERT INTO classes (dataset_id, name) VALUES (?, ?)').run(ds, `c${c}`);

@@ -6,14 +6,13 @@ import {
   markCorrupt,
   resolveDataset,
 } from '../../src-main/datasets/repository';
-import { tempServices } from '../helpers/temp';
+import { tempServicesIn } from '../helpers/temp';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
 
 function seeded() {
-  const s = tempServices();
-  cleanups.push(s.cleanup);
+  const s = tempServicesIn(cleanups);
   const db = s.db;
   const ds = Number(db.prepare("INSERT INTO datasets (name, root, scan_state) VALUES ('toy', '/data/toy', 'complete')").run().lastInsertRowid);
   const cls = (name: string) => Number(db.prepare('INSERT INTO classes (dataset_id, name) VALUES (?, ?)').run(ds, name).lastInsertRowid);

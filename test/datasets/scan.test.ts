@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanDataset } from '../../src-main/datasets/scan';
 import { listUsableImages, resolveDataset } from '../../src-main/datasets/repository';
 import { openServices } from '../../src-main/core/services';
-import { tempDir, tempServices } from '../helpers/temp';
+import { tempDir, tempServicesIn } from '../helpers/temp';
 // @ts-expect-error plain JS fixture builder
 import { buildClassTree, buildManifestTree, buildSplitTree, encodeFashion } from '../fixtures/dataset-trees.mjs';
 
@@ -30,11 +30,7 @@ afterAll(() => {
   base.cleanup();
 });
 
-function home() {
-  const s = tempServices();
-  cleanups.push(s.cleanup);
-  return s;
-}
+const home = () => tempServicesIn(cleanups);
 
 /** A class tree of `n` distinct Fashion-MNIST PNGs per class. */
 async function plainTree(dir: string, classes: string[], n: number, offset = 0) {

@@ -3,18 +3,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanDataset } from '../../src-main/datasets/scan';
 import { decodeSnapshot, encodeSnapshot, hasSnapshot, loadKnown, type Known } from '../../src-main/datasets/snapshot';
-import { tempDir, tempServices } from '../helpers/temp';
+import { tempDir, tempServicesIn } from '../helpers/temp';
 // @ts-expect-error plain JS fixture builder
 import { encodeFashion } from '../fixtures/dataset-trees.mjs';
 
 const cleanups: (() => void)[] = [];
 afterAll(() => cleanups.forEach((f) => f()));
 
-function home() {
-  const s = tempServices();
-  cleanups.push(s.cleanup);
-  return s;
-}
+const home = () => tempServicesIn(cleanups);
 
 async function tree(classes: string[], n: number): Promise<string> {
   const t = tempDir('mixup-snapshot-');

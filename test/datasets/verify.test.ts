@@ -9,7 +9,7 @@ import { resolveMedia } from '../../src-main/datasets/media';
 import { listUsableImages, markCorrupt } from '../../src-main/datasets/repository';
 import { jpegOrientation } from '../../src-main/datasets/probe';
 import { writeThumbnail } from '../../src-main/datasets/thumbs';
-import { tempDir, tempServices } from '../helpers/temp';
+import { tempDir, tempServicesIn } from '../helpers/temp';
 // @ts-expect-error plain JS fixture builder
 import { encodeFashion, GOOD_FORMATS } from '../fixtures/dataset-trees.mjs';
 
@@ -50,11 +50,7 @@ afterAll(() => {
   base.cleanup();
 });
 
-function home() {
-  const s = tempServices();
-  cleanups.push(s.cleanup);
-  return s;
-}
+const home = () => tempServicesIn(cleanups);
 
 describe('verify pass', () => {
   it('decodes every image in worker threads, writes a <=128-px WebP thumbnail each, and marks decode failures corrupt', async () => {

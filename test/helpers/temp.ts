@@ -21,6 +21,13 @@ export function tempServices(): Services & { cleanup(): void } {
   });
 }
 
+/** tempServices() whose cleanup joins a test file's list (the file runs the list in afterAll/afterEach). */
+export function tempServicesIn(cleanups: (() => void)[]): Services & { cleanup(): void } {
+  const s = tempServices();
+  cleanups.push(s.cleanup);
+  return s;
+}
+
 /** An OpContext for calling operations directly in tests, with the events it received. */
 export function testContext(services: Services) {
   const events: { topic: string; data: unknown }[] = [];

@@ -95,6 +95,35 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
+/**
+ * A random depthwise-conv case for the backprop kernels (every third one dilated). For a dilated case it also
+ * draws the operands of the adjoint check, which both kernels share.
+ */
+function depthwiseCase(r: () => number, t: number) {
+  const n = pick(r, [1, 2, 3]);
+  const k = [int(r, 1, 3), int(r, 1, 3)];
+  const dil = t % 3 === 0 ? [2, 2] : [1, 1];
+  const s = dil[0] === 1 ? [int(r, 1, 2), int(r, 1, 2)] : [1, 1];
+  const pad = pick(r, ['valid', 'same'] as const);
+  const h = int(r, (k[0]! - 1) * dil[0]! + 1, 10);
+  const w = int(r, (k[1]! - 1) * dil[1]! + 1, 10);
+  const c = int(r, 1, 6);
+  const mult = pick(r, [1, 1, 2, 3]);
+  const oh = outSize(h, k[0]!, s[0]!, dil[0]!, pad);
+  const ow = outSize(w, k[1]!, s[1]!, dil[1]!, pad);
+  const dilated: Parameters<typeof expectDepthwiseAdjoint> | undefined =
+    dil[0] !== 1
+      ? [
+          { shape: [n, h, w, c], values: randArray(r, n * h * w * c) },
+          { shape: [k[0]!, k[1]!, c, mult], values: randArray(r, k[0]! * k[1]! * c * mult) },
+          randArray(r, n * oh * ow * c * mult),
+          { strides: s, dilations: dil, pad },
+          `adjoint n${n} ${h}x${w}x${c} k${k} d${dil} ${pad} m${mult}`,
+        ]
+      : undefined;
+  return { n, k, dil, s, pad, h, w, c, mult, oh, ow, dilated };
+}
+
 describe('wasm training kernels match the cpu backend', () => {
   it('Conv2DBackpropFilter: random shapes, strides 1-3, valid/same padding, batch 1..5', async () => {
     const r = rng(1);
@@ -173,25 +202,9 @@ describe('wasm training kernels match the cpu backend', () => {
   it('DepthwiseConv2dNativeBackpropFilter: strides, channel multipliers, valid/same vs cpu; dilations by the adjoint identity', async () => {
     const r = rng(4);
     for (let t = 0; t < 14; t++) {
-      const n = pick(r, [1, 2, 3]);
-      const k = [int(r, 1, 3), int(r, 1, 3)];
-      const dil = t % 3 === 0 ? [2, 2] : [1, 1];
-      const s = dil[0] === 1 ? [int(r, 1, 2), int(r, 1, 2)] : [1, 1];
-      const pad = pick(r, ['valid', 'same'] as const);
-      const h = int(r, (k[0]! - 1) * dil[0]! + 1, 10);
-      const w = int(r, (k[1]! - 1) * dil[1]! + 1, 10);
-      const c = int(r, 1, 6);
-      const mult = pick(r, [1, 1, 2, 3]);
-      const oh = outSize(h, k[0]!, s[0]!, dil[0]!, pad);
-      const ow = outSize(w, k[1]!, s[1]!, dil[1]!, pad);
-      if (dil[0] !== 1) {
-        await expectDepthwiseAdjoint(
-          { shape: [n, h, w, c], values: randArray(r, n * h * w * c) },
-          { shape: [k[0]!, k[1]!, c, mult], values: randArray(r, k[0]! * k[1]! * c * mult) },
-          randArray(r, n * oh * ow * c * mult),
-          { strides: s, dilations: dil, pad },
-          `adjoint n${n} ${h}x${w}x${c} k${k} d${dil} ${pad} m${mult}`,
-        );
+      const { n, k, dil, s, pad, h, w, c, mult, oh, ow, dilated } = depthwiseCase(r, t);
+      if (dilated) {
+        await expectDepthwiseAdjoint(...dilated);
         continue;
       }
       await expectSameOnBothBackends(
@@ -206,25 +219,9 @@ describe('wasm training kernels match the cpu backend', () => {
   it('DepthwiseConv2dNativeBackpropInput: strides, channel multipliers, valid/same vs cpu; dilations by the adjoint identity', async () => {
     const r = rng(5);
     for (let t = 0; t < 14; t++) {
-      const n = pick(r, [1, 2, 3]);
-      const k = [int(r, 1, 3), int(r, 1, 3)];
-      const dil = t % 3 === 0 ? [2, 2] : [1, 1];
-      const s = dil[0] === 1 ? [int(r, 1, 2), int(r, 1, 2)] : [1, 1];
-      const pad = pick(r, ['valid', 'same'] as const);
-      const h = int(r, (k[0]! - 1) * dil[0]! + 1, 10);
-      const w = int(r, (k[1]! - 1) * dil[1]! + 1, 10);
-      const c = int(r, 1, 6);
-      const mult = pick(r, [1, 1, 2, 3]);
-      const oh = outSize(h, k[0]!, s[0]!, dil[0]!, pad);
-      const ow = outSize(w, k[1]!, s[1]!, dil[1]!, pad);
-      if (dil[0] !== 1) {
-        await expectDepthwiseAdjoint(
-          { shape: [n, h, w, c], values: randArray(r, n * h * w * c) },
-          { shape: [k[0]!, k[1]!, c, mult], values: randArray(r, k[0]! * k[1]! * c * mult) },
-          randArray(r, n * oh * ow * c * mult),
-          { strides: s, dilations: dil, pad },
-          `adjoint n${n} ${h}x${w}x${c} k${k} d${dil} ${pad} m${mult}`,
-        );
+      const { n, k, dil, s, pad, h, w, c, mult, oh, ow, dilated } = depthwiseCase(r, t);
+      if (dilated) {
+        await expectDepthwiseAdjoint(...dilated);
         continue;
       }
       await expectSameOnBothBackends(
