@@ -12,7 +12,8 @@ import { workerEntry } from '../core/entries';
 import type { Db } from '../db/connection';
 import { readAndProbe, type FileReport } from './read-file';
 import { findDataset, type Split } from './repository';
-import { hasSnapshot, loadKnown, saveSnapshot, type Known, type SplitSource } from './snapshot';
+import { fastWalkAddon, KIND_FILE, KIND_FOLDER, KIND_LINK, KIND_OTHER, SnapshotDiff } from './fast-walk';
+import { hasSnapshot, loadKnown, readSnapshot, saveSnapshot, type Known, type SplitSource } from './snapshot';
 import { summarizeDataset, type DatasetSummary } from './summary';
 import { WorkerPool } from './worker-pool';
 
@@ -110,16 +111,26 @@ function within(parent: string, child: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 
+/** The class and split every file of a folder gets, or why its files are skipped. */
+type FolderWhere = { cls: string; split: Split | null; source: Candidate['source'] } | string;
+
 /**
- * Walks a class-folder or split-folder tree; yields the candidates of each folder and records issues.
+ * The native diff of one folder against the scan snapshot (fast-walk.ts): [unchanged, name, kind, row, ...],
+ * an errno code, or undefined to read the folder here.
+ */
+type FolderDiff = (dir: string, prefix: string, where: FolderWhere) => (string | number)[] | string | undefined;
+
+/**
+ * Walks a class-folder or split-folder tree; yields the candidates of each folder (and, through `diff`, the
+ * number of its files the native diff found unchanged) and records issues.
  * Synchronous directory reads (one call per folder): thread-pool round trips per folder cost more than they
  * save, and the caller yields to the event loop between chunks.
  */
-function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], signal?: AbortSignal): Generator<Candidate[]> {
+function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], signal?: AbortSignal, diff?: FolderDiff): Generator<Candidate[] | number> {
   const realRoot = realpathSync(root);
   const seenOutside = new Set<string>();
   // Every file of a folder shares its class and split: work them out once per folder, from its relative path.
-  const folderClass = (prefix: string): { cls: string; split: Split | null; source: Candidate['source'] } | string => {
+  const folderClass = (prefix: string): FolderWhere => {
     const parts = prefix === '' ? [] : prefix.split('/');
     if (layout === 'splits') {
       const split = parts.length ? SPLIT_FOLDERS[parts[0].toLowerCase()] : undefined;
@@ -129,19 +140,22 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
     if (parts.length < 1) return 'not inside a class folder';
     return { cls: parts[0], split: null, source: 'pending' };
   };
+  const kindOf = (d: Dirent) => (d.isFile() ? KIND_FILE : d.isDirectory() ? KIND_FOLDER : d.isSymbolicLink() ? KIND_LINK : KIND_OTHER);
   // Depth-first over directories: [absolute dir to read, relative path prefix].
   const stack: [string, string][] = [[root, '']];
   while (stack.length) {
     if (signal?.aborted) throw cancelled('scan');
     const [dir, prefix] = stack.pop()!;
-    let entries: Dirent[];
+    const where = folderClass(prefix);
+    const fast = diff?.(dir, prefix, where);
+    let entries: Dirent[] = [];
     try {
-      entries = readdirSync(dir, { withFileTypes: true });
+      if (typeof fast === 'string') throw Object.assign(new Error(fast), { code: fast });
+      if (!fast) entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
       issues.push({ rel: prefix || '.', kind: 'skipped', reason: `cannot read folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
       continue;
     }
-    const where = folderClass(prefix);
     // Plain concatenation: `dir` is already absolute and normalised (path.join per file cost more than the stat).
     const dirSep = dir.endsWith(sep) ? dir : dir + sep;
     const relPrefix = prefix ? `${prefix}/` : '';
@@ -160,20 +174,19 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
     };
     const subdirs: [string, string][] = [];
     const found: Candidate[] = [];
-    for (const d of entries) {
-      const name = d.name;
+    const visit = (name: string, kind: number): void => {
       const rel = relPrefix + name;
       const abs = dirSep + name;
       if (name.charCodeAt(0) === 46 /* . */) {
-        issues.push({ rel, kind: 'skipped', reason: d.isDirectory() ? 'hidden folder' : 'hidden file' });
-        continue;
+        issues.push({ rel, kind: 'skipped', reason: kind === KIND_FOLDER ? 'hidden folder' : 'hidden file' });
+        return;
       }
-      if (d.isFile()) {
+      if (kind === KIND_FILE) {
         const c = onFile(rel, abs, name);
         if (c) found.push(c);
-      } else if (d.isDirectory()) {
+      } else if (kind === KIND_FOLDER) {
         subdirs.push([abs, rel]);
-      } else if (d.isSymbolicLink()) {
+      } else if (kind === KIND_LINK) {
         let target: string;
         try {
           target = realpathSync(abs);
@@ -181,22 +194,22 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'ELOOP') issues.push({ rel, kind: 'link', reason: 'symbolic link loop: adds nothing' });
           else issues.push({ rel, kind: 'dangling', reason: `dangling symbolic link (${code ?? 'unresolved'})` });
-          continue;
+          return;
         }
         if (within(realRoot, target)) {
           issues.push({ rel, kind: 'link', reason: 'symbolic link into the dataset folder: adds nothing' });
-          continue;
+          return;
         }
         if (seenOutside.has(target)) {
           issues.push({ rel, kind: 'link', reason: 'symbolic link to something already walked: adds nothing' });
-          continue;
+          return;
         }
         let st: Stats;
         try {
           st = statSync(abs);
         } catch (err) {
           issues.push({ rel, kind: 'dangling', reason: `dangling symbolic link (${(err as NodeJS.ErrnoException).code})` });
-          continue;
+          return;
         }
         seenOutside.add(target);
         if (st.isDirectory()) subdirs.push([abs, rel]);
@@ -207,7 +220,11 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
       } else {
         issues.push({ rel, kind: 'skipped', reason: 'not a regular file' });
       }
-    }
+    };
+    if (fast) {
+      for (let i = 1; i < fast.length; i += 3) visit(fast[i] as string, fast[i + 1] as number);
+      if ((fast[0] as number) > 0) yield fast[0] as number;
+    } else for (const d of entries) visit(d.name, kindOf(d));
     if (found.length) yield found;
     // Reverse so that the walk visits sub-folders in directory order.
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
@@ -418,8 +435,13 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
   if (resplit) db.prepare("UPDATE images SET split_source = 'pending' WHERE dataset_id = ? AND split_source = 'auto'").run(datasetId);
 
   // What the database already knows, to skip unchanged files and find removed ones.
+  // With the native folder diff, rows enter `known` only as the walk needs them (see SnapshotDiff).
   const known = new Map<string, Known>();
-  for (const r of loadKnown(db, datasetId).rows) known.set(r[0], r);
+  const snap = readSnapshot(db, datasetId);
+  const snapDiff = snap && !manifest ? SnapshotDiff.open(snap) : undefined;
+  // A snapshot the diff cannot use (written by an older version, not grouped by folder) is written anew at the end.
+  const regroup = snap !== undefined && !manifest && !snapDiff && fastWalkAddon() !== undefined;
+  if (!snapDiff) for (const r of loadKnown(db, datasetId, snap).rows) known.set(r[0], r);
 
   const classIds = new Map<string, number>();
   for (const r of db.prepare('SELECT name, id FROM classes WHERE dataset_id = ?').raw().all(datasetId) as [string, number][]) classIds.set(r[0], r[1]);
@@ -562,9 +584,23 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
   };
 
   try {
-    const source = manifest ? manifestCandidates(root, manifest, issues) : walkTree(root, layout === 'splits' ? 'splits' : 'folders', issues, signal);
+    const folderDiff: FolderDiff | undefined =
+      snapDiff &&
+      ((dir, prefix, where) =>
+        snapDiff.folder(dir, prefix, typeof where === 'string' ? undefined : { classId: classIds.get(where.cls), split: where.split, source: where.source }, known));
+    const source = manifest
+      ? manifestCandidates(root, manifest, issues)
+      : walkTree(root, layout === 'splits' ? 'splits' : 'folders', issues, signal, folderDiff);
     let sinceYield = 0;
     for (const chunk of source) {
+      if (typeof chunk === 'number') {
+        // Files the native diff found unchanged (same size and mtime, same class and split).
+        total += chunk;
+        unchanged += chunk;
+        done += chunk;
+        progress('scanning');
+        continue;
+      }
       for (const c of chunk) {
         // Let cancellation (Ctrl+C, the UI) and worker results in every few thousand files.
         if (++sinceYield >= 2048) {
@@ -600,6 +636,7 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
   await reader.close();
 
   // Removed files, empty classes, the seeded split of new files, the issue list: one transaction.
+  snapDiff?.handOverRest(known);
   const removedIds = [...known.values()].map((k) => k[1]);
   removed += removedIds.length;
   db.transaction(() => {
@@ -618,7 +655,7 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
     for (const i of issues) ins.run(datasetId, i.rel, i.kind, i.reason);
     db.prepare("UPDATE datasets SET scan_state = 'complete', scanned_at = ?, updated_at = ? WHERE id = ?").run(nowIso(), nowIso(), datasetId);
     // What this complete scan saw, for the next one (kept as is when nothing changed).
-    if (!snapshotCurrent) saveSnapshot(db, datasetId);
+    if (!snapshotCurrent || regroup) saveSnapshot(db, datasetId);
   })();
   progress('done', true);
   const summary = summarizeDataset(db, datasetId);

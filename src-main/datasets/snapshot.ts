@@ -5,6 +5,8 @@
  * five per image: id, bytes, mtime (ms, exact as stored), class id, split code. Triggers delete the snapshot
  * whenever an image is inserted or deleted or one of these fields changes, so a snapshot that exists is
  * current; without one, the scan reads the rows as before and the next complete scan writes a new one.
+ * Rows are grouped by folder (all of a folder's rows together), so that the native folder diff
+ * (fast-walk.ts) can hand one folder's slice of the blobs to one call.
  */
 import type { Db } from '../db/connection';
 import type { Split } from './repository';
@@ -18,12 +20,33 @@ const SOURCES: readonly SplitSource[] = ['folder', 'manifest', 'auto', 'pending'
 const PER_ROW = 5;
 const ROWS_SQL = 'SELECT rel_path, id, bytes, mtime_ms, class_id, split, split_source FROM images WHERE dataset_id = ?';
 
-/** The dataset's indexed images, from its snapshot when there is a current one, else from the rows. */
-export function loadKnown(db: Db, datasetId: number): { rows: Known[]; fromSnapshot: boolean } {
+/** A snapshot as stored: `count` rows, their paths (NUL-separated UTF-8) and five numbers per row. */
+export interface Snapshot {
+  count: number;
+  rels: Buffer;
+  nums: Float64Array;
+}
+
+/** The dataset's current snapshot, undecoded, or undefined when there is none or it is not well formed. */
+export function readSnapshot(db: Db, datasetId: number): Snapshot | undefined {
   const snap = db.prepare('SELECT rows, rels, nums FROM scan_snapshots WHERE dataset_id = ?').raw().get(datasetId) as
     | [number, Buffer, Buffer]
     | undefined;
-  const decoded = snap ? decodeSnapshot(snap[0], snap[1], snap[2]) : undefined;
+  return snap ? snapshotOf(snap[0], snap[1], snap[2]) : undefined;
+}
+
+/** A snapshot from its stored columns, or undefined when the numbers do not fit the row count. */
+export function snapshotOf(count: number, rels: Buffer, numsBlob: Buffer): Snapshot | undefined {
+  if (numsBlob.byteLength !== count * PER_ROW * 8) return undefined;
+  // Copied into an aligned buffer: a blob's bytes may start anywhere.
+  const nums = new Float64Array(count * PER_ROW);
+  new Uint8Array(nums.buffer).set(numsBlob);
+  return { count, rels, nums };
+}
+
+/** The dataset's indexed images, from its snapshot when there is a current one, else from the rows. */
+export function loadKnown(db: Db, datasetId: number, snap = readSnapshot(db, datasetId)): { rows: Known[]; fromSnapshot: boolean } {
+  const decoded = snap ? decodeSnapshot(snap) : undefined;
   if (decoded) return { rows: decoded, fromSnapshot: true };
   return { rows: db.prepare(ROWS_SQL).raw().all(datasetId) as Known[], fromSnapshot: false };
 }
@@ -33,14 +56,30 @@ export function hasSnapshot(db: Db, datasetId: number): boolean {
   return db.prepare('SELECT 1 FROM scan_snapshots WHERE dataset_id = ?').get(datasetId) !== undefined;
 }
 
-/** Writes the dataset's snapshot from its rows (at the end of a complete scan, when there is no current one). */
+/**
+ * Writes the dataset's snapshot from its rows (at the end of a complete scan, when there is no current one, or
+ * when the one there was not grouped by folder).
+ */
 export function saveSnapshot(db: Db, datasetId: number): void {
   const rows = db.prepare(ROWS_SQL).raw().all(datasetId) as Known[];
   const { rels, nums } = encodeSnapshot(rows);
-  db.prepare('INSERT INTO scan_snapshots (dataset_id, rows, rels, nums) VALUES (?, ?, ?, ?)').run(datasetId, rows.length, rels, nums);
+  db.prepare('INSERT OR REPLACE INTO scan_snapshots (dataset_id, rows, rels, nums) VALUES (?, ?, ?, ?)').run(datasetId, rows.length, rels, nums);
 }
 
-export function encodeSnapshot(rows: readonly Known[]): { rels: Buffer; nums: Buffer } {
+/** Rows in folder groups: each folder's rows together, folders in order of first appearance. */
+function groupByFolder(rows: readonly Known[]): Known[] {
+  const byFolder = new Map<string, Known[]>();
+  for (const r of rows) {
+    const folder = r[0].slice(0, Math.max(0, r[0].lastIndexOf('/')));
+    const list = byFolder.get(folder);
+    if (list) list.push(r);
+    else byFolder.set(folder, [r]);
+  }
+  return byFolder.size === 1 ? [...rows] : [...byFolder.values()].flat();
+}
+
+export function encodeSnapshot(unordered: readonly Known[]): { rels: Buffer; nums: Buffer } {
+  const rows = groupByFolder(unordered);
   const nums = new Float64Array(rows.length * PER_ROW);
   const rels: string[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
@@ -57,21 +96,39 @@ export function encodeSnapshot(rows: readonly Known[]): { rels: Buffer; nums: Bu
 }
 
 /** The rows of a snapshot, or undefined when it is not well formed (then the caller reads the table). */
-export function decodeSnapshot(count: number, relsBlob: Buffer, numsBlob: Buffer): Known[] | undefined {
-  if (numsBlob.byteLength !== count * PER_ROW * 8) return undefined;
-  const rels = count === 0 ? [] : relsBlob.toString('utf8').split('\0');
-  if (rels.length !== count) return undefined;
-  // Copied into an aligned buffer: a blob's bytes may start anywhere.
-  const nums = new Float64Array(count * PER_ROW);
-  new Uint8Array(nums.buffer).set(numsBlob);
-  const rows: Known[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = i * PER_ROW;
-    const code = nums[o + 4];
-    const split = SPLITS[code % SPLITS.length];
-    const source = SOURCES[Math.floor(code / SPLITS.length)];
-    if (split === undefined || source === undefined) return undefined;
-    rows[i] = [rels[i], nums[o], nums[o + 1], nums[o + 2], nums[o + 3], split, source];
+export function decodeSnapshot(snap: Snapshot): Known[] | undefined {
+  const rels = snap.count === 0 ? [] : snap.rels.toString('utf8').split('\0');
+  return rels.length === snap.count ? decodeRows(snap, 0, rels) : undefined;
+}
+
+/** Rows from `firstRow` on, one per path in `rels`; undefined when one is not well formed. */
+export function decodeRows(snap: Snapshot, firstRow: number, rels: readonly string[]): Known[] | undefined {
+  if (snap.nums.length < (firstRow + rels.length) * PER_ROW) return undefined;
+  const rows: Known[] = new Array(rels.length);
+  for (let i = 0; i < rels.length; i++) {
+    const row = knownRow(snap.nums, firstRow + i, rels[i]);
+    if (!row) return undefined;
+    rows[i] = row;
   }
   return rows;
+}
+
+/** Row `row` of a snapshot's numbers, with its relative path. */
+export function knownRow(nums: Float64Array, row: number, rel: string): Known | undefined {
+  const o = row * PER_ROW;
+  const code = nums[o + 4];
+  const split = SPLITS[code % SPLITS.length];
+  const source = SOURCES[Math.floor(code / SPLITS.length)];
+  if (split === undefined || source === undefined) return undefined;
+  return [rel, nums[o], nums[o + 1], nums[o + 2], nums[o + 3], split, source];
+}
+
+/** Whether `code` is a split code (what `splitOfCode` reads), without building the pair. */
+export const isSplitCode = (code: number): boolean => Number.isInteger(code) && code >= 0 && code < SPLITS.length * SOURCES.length;
+
+/** The split and source of a snapshot row's split code. */
+export function splitOfCode(code: number): [Split, SplitSource] | undefined {
+  const split = SPLITS[code % SPLITS.length];
+  const source = SOURCES[Math.floor(code / SPLITS.length)];
+  return split === undefined || source === undefined ? undefined : [split, source];
 }

@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanDataset } from '../../src-main/datasets/scan';
-import { decodeSnapshot, encodeSnapshot, hasSnapshot, loadKnown, type Known } from '../../src-main/datasets/snapshot';
+import { decodeSnapshot, encodeSnapshot, snapshotOf, hasSnapshot, loadKnown, type Known } from '../../src-main/datasets/snapshot';
 import { tempDir, tempServicesIn } from '../helpers/temp';
 // @ts-expect-error plain JS fixture builder
 import { encodeFashion } from '../fixtures/dataset-trees.mjs';
@@ -35,14 +35,31 @@ describe('scan snapshot', () => {
       ['m.png', 4, 5, 6, 10, 'val', 'manifest'],
     ];
     const { rels, nums } = encodeSnapshot(rows);
-    expect(decodeSnapshot(rows.length, rels, nums)).toEqual(rows);
-    expect(decodeSnapshot(0, Buffer.alloc(0), Buffer.alloc(0))).toEqual([]);
+    const decode = (count: number, r: Buffer, n: Buffer) => {
+      const snap = snapshotOf(count, r, n);
+      return snap && decodeSnapshot(snap);
+    };
+    expect(decode(rows.length, rels, nums)).toEqual(rows);
+    expect(decode(0, Buffer.alloc(0), Buffer.alloc(0))).toEqual([]);
     // Blobs that do not fit the count are refused (the caller then reads the table).
-    expect(decodeSnapshot(rows.length + 1, rels, nums)).toBeUndefined();
-    expect(decodeSnapshot(rows.length, rels, nums.subarray(8))).toBeUndefined();
+    expect(decode(rows.length + 1, rels, nums)).toBeUndefined();
+    expect(decode(rows.length, rels, nums.subarray(8))).toBeUndefined();
+    expect(decode(rows.length, Buffer.from(rels.toString().replace('\0', '/')), nums)).toBeUndefined();
     // A blob starting at an odd offset still decodes (copied into an aligned buffer).
     const odd = Buffer.concat([Buffer.alloc(3), nums]).subarray(3);
-    expect(decodeSnapshot(rows.length, rels, odd)).toEqual(rows);
+    expect(decode(rows.length, rels, odd)).toEqual(rows);
+  });
+
+  it('groups rows by folder, whatever order the table gives them in', () => {
+    const rows: Known[] = [
+      ['a/1.png', 1, 1, 1, 1, 'train', 'auto'],
+      ['b/1.png', 2, 1, 1, 2, 'train', 'auto'],
+      ['a/sub/1.png', 3, 1, 1, 1, 'train', 'auto'],
+      ['a/2.png', 4, 1, 1, 1, 'val', 'auto'],
+      ['b/2.png', 5, 1, 1, 2, 'train', 'auto'],
+    ];
+    const { rels, nums } = encodeSnapshot(rows);
+    expect(decodeSnapshot(snapshotOf(rows.length, rels, nums)!)!.map((r) => r[0])).toEqual(['a/1.png', 'a/2.png', 'b/1.png', 'b/2.png', 'a/sub/1.png']);
   });
 
   it('a complete scan leaves a snapshot equal to the image rows, and a rescan reads it', async () => {
