@@ -5,7 +5,7 @@
  * committed row valid and the dataset marked `scanning`; the next scan completes it.
  */
 import { availableParallelism } from 'node:os';
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AppError, cancelled } from '../api/errors';
 import { workerEntry } from '../core/entries';
@@ -177,6 +177,11 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
     const visit = (name: string, kind: number): void => {
       const rel = relPrefix + name;
       const abs = dirSep + name;
+      // A name whose bytes are not UTF-8 reaches JavaScript with U+FFFD in place of them: no call can open it by that name.
+      if (name.includes('\uFFFD') && !lstatSync(abs, { throwIfNoEntry: false })) {
+        issues.push({ rel, kind: 'skipped', reason: 'name is not valid UTF-8 (it cannot be opened by name here): rename it to index it' });
+        return;
+      }
       if (name.charCodeAt(0) === 46 /* . */) {
         issues.push({ rel, kind: 'skipped', reason: kind === KIND_FOLDER ? 'hidden folder' : 'hidden file' });
         return;

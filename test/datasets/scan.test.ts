@@ -311,6 +311,30 @@ console.log('not killed');`,
 });
 
 describe('bad input', () => {
+  it('skips a file or folder whose name is not valid UTF-8 with a message that says so, in either walk', async () => {
+    const t = tempDir('mixup-badname-');
+    cleanups.push(t.cleanup);
+    await plainTree(t.dir, ['bag'], 2);
+    const png = readFileSync(join(t.dir, 'bag', 'img-0.png'));
+    // Raw bytes 0xFF 0xFE in the names: not UTF-8 (Linux keeps names as bytes).
+    const bad = (s: string) => Buffer.concat([Buffer.from(s), Buffer.from([0xff, 0xfe]), Buffer.from('.png')]);
+    writeFileSync(Buffer.concat([Buffer.from(join(t.dir, 'bag') + '/'), bad('photo')]), png);
+    mkdirSync(Buffer.concat([Buffer.from(t.dir + '/'), bad('class')]));
+    const s = home();
+    for (const walk of ['1', '0', '1']) {
+      process.env.MIXUP_STUDIO_FAST_WALK = walk;
+      try {
+        const r = await scanDataset(s.db, { root: t.dir, workers: 0 });
+        expect(r.images).toBe(2);
+        const reasons = r.skipped.filter((x) => x.path.includes('\uFFFD'));
+        expect(reasons.map((x) => x.path).sort(), walk).toEqual(['bag/photo\uFFFD\uFFFD.png', 'class\uFFFD\uFFFD.png']);
+        for (const x of reasons) expect(x.reason).toMatch(/not valid UTF-8.*rename it/);
+      } finally {
+        delete process.env.MIXUP_STUDIO_FAST_WALK;
+      }
+    }
+  });
+
   it('names the folder that does not exist, and refuses a --name taken by another folder', async () => {
     const s = home();
     await expect(scanDataset(s.db, { root: '/nonexistent/dir' })).rejects.toThrow(/\/nonexistent\/dir does not exist/);
