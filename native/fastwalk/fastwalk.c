@@ -13,7 +13,8 @@
  *   groups(rels, count) -> [prefix, firstRow, rows, byteStart, ...] | null (null: rows of a folder are not contiguous)
  *   diff(dir, rels, byteStart, rows, firstRow, prefixBytes, nums, seen)
  *     -> [unchanged, name, kind, row, name, kind, row, ...] | "ERRNO-CODE"
- *     kind: 0 regular file, 1 folder, 2 symbolic link, 3 anything else; row: the snapshot row of that name or -1.
+ *     kind: 0 regular file, 1 folder, 2 symbolic link, 3 anything else, 4 a name that is not UTF-8 (JavaScript gets
+ *     it with U+FFFD in place of the bad bytes and cannot open it); row: the snapshot row of that name or -1.
  *     Every unchanged row gets seen[row] = 1.
  */
 #define _GNU_SOURCE
@@ -109,6 +110,10 @@ static napi_value groups(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "fastwalk.groups: 2 arguments expected");
+    return NULL;
+  }
   char *rels;
   size_t relsLen;
   CHECK(napi_get_buffer_info(env, argv[0], (void **)&rels, &relsLen));
@@ -198,6 +203,33 @@ typedef struct {
   int64_t row;
 } entry_t;
 
+/* Whether the bytes are UTF-8 as V8 decodes it without replacing anything (RFC 3629: no overlongs, surrogates). */
+static int valid_utf8(const unsigned char *p, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    size_t more;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) more = 1;
+    else if (c == 0xE0) more = 2, lo = 0xA0;
+    else if (c == 0xED) more = 2, hi = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF) more = 2;
+    else if (c == 0xF0) more = 3, lo = 0x90;
+    else if (c == 0xF4) more = 3, hi = 0x8F;
+    else if (c >= 0xF1 && c <= 0xF3) more = 3;
+    else return 0;
+    if (i + more >= n) return 0; /* cut short */
+    if (p[i + 1] < lo || p[i + 1] > hi) return 0;
+    for (size_t k = 2; k <= more; k++)
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return 0;
+    i += more + 1;
+  }
+  return 1;
+}
+
 static int entry_cmp(const void *a, const void *b) {
   return strcmp(((const entry_t *)a)->name, ((const entry_t *)b)->name);
 }
@@ -254,6 +286,15 @@ static const char *errno_code(int e) {
     case EPERM: return "EPERM";
     case EIO: return "EIO";
     case ENOMEM: return "ENOMEM";
+    case ESTALE: return "ESTALE";
+    case EOVERFLOW: return "EOVERFLOW";
+    case ENODEV: return "ENODEV";
+    case ENXIO: return "ENXIO";
+    case EINVAL: return "EINVAL";
+    case EBUSY: return "EBUSY";
+    case EAGAIN: return "EAGAIN";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EINTR: return "EINTR";
     default: return "EIO";
   }
 }
@@ -266,7 +307,8 @@ static napi_value diff(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "fastwalk.diff: 8 arguments expected");
     return NULL;
   }
-  char dir[4096];
+  /* Room for any path the system takes (PATH_MAX 4096 counts the NUL); a longer one is refused as open() would. */
+  char dir[8192];
   size_t dirLen;
   CHECK(napi_get_value_string_utf8(env, argv[0], dir, sizeof dir, &dirLen));
   if (dirLen >= sizeof dir - 1) {
@@ -375,7 +417,8 @@ static napi_value diff(napi_env env, napi_callback_info info) {
     en->kind = type == DT_REG ? 0 : type == DT_DIR ? 1 : type == DT_LNK ? 2 : 3;
     en->row = -1;
     en->unchanged = 0;
-    if (known.used) {
+    if (!valid_utf8((const unsigned char *)name, nameLen)) en->kind = 4; /* JavaScript cannot name it: no row, no stat */
+    else if (known.used) {
       size_t slot = table_slot(&known, name, nameLen);
       if (known.keys[slot]) en->row = known.vals[slot];
     }

@@ -18,6 +18,8 @@ export const KIND_FILE = 0;
 export const KIND_FOLDER = 1;
 export const KIND_LINK = 2;
 export const KIND_OTHER = 3;
+/** A name whose bytes are not UTF-8 (the addon checks the bytes; JavaScript only sees U+FFFD in their place). */
+export const KIND_BAD_NAME = 4;
 
 export interface FastWalkAddon {
   /** [prefix, firstRow, rows, byteStart, ...] per folder of the snapshot, or null when a folder's rows are not contiguous. */

@@ -12,7 +12,7 @@ import { workerEntry } from '../core/entries';
 import type { Db } from '../db/connection';
 import { readAndProbe, type FileReport } from './read-file';
 import { findDataset, type Split } from './repository';
-import { fastWalkAddon, KIND_FILE, KIND_FOLDER, KIND_LINK, KIND_OTHER, SnapshotDiff } from './fast-walk';
+import { fastWalkAddon, KIND_BAD_NAME, KIND_FILE, KIND_FOLDER, KIND_LINK, KIND_OTHER, SnapshotDiff } from './fast-walk';
 import { hasSnapshot, loadKnown, readSnapshot, saveSnapshot, type Known, type SplitSource } from './snapshot';
 import { summarizeDataset, type DatasetSummary } from './summary';
 import { WorkerPool } from './worker-pool';
@@ -107,6 +107,32 @@ function isDir(p: string): boolean {
   }
 }
 
+/**
+ * A folder's entries with their kinds, for when `readdirSync(dir, { withFileTypes: true })` failed on a readable
+ * folder: where the file system reports no entry types, Node lstats every entry and fails the whole read if one
+ * cannot be (gone since, a name that is not UTF-8, a folder that can be listed but not entered). Here such an
+ * entry counts as a file, whose rules then report it, as the native diff does; undefined when the folder
+ * cannot be listed at all.
+ */
+function readUntyped(dir: string, dirSep: string): [string, number][] | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  return names.map((name) => {
+    let st: Stats | undefined;
+    try {
+      st = lstatSync(dirSep + name, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    const kind = !st || st.isFile() ? KIND_FILE : st.isDirectory() ? KIND_FOLDER : st.isSymbolicLink() ? KIND_LINK : KIND_OTHER;
+    return [name, kind];
+  });
+}
+
 function within(parent: string, child: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
@@ -148,16 +174,20 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
     const [dir, prefix] = stack.pop()!;
     const where = folderClass(prefix);
     const fast = diff?.(dir, prefix, where);
+    // Plain concatenation: `dir` is already absolute and normalised (path.join per file cost more than the stat).
+    const dirSep = dir.endsWith(sep) ? dir : dir + sep;
     let entries: Dirent[] = [];
+    let untyped: [string, number][] | undefined;
     try {
       if (typeof fast === 'string') throw Object.assign(new Error(fast), { code: fast });
       if (!fast) entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
-      issues.push({ rel: prefix || '.', kind: 'skipped', reason: `cannot read folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
-      continue;
+      untyped = fast === undefined ? readUntyped(dir, dirSep) : undefined;
+      if (!untyped) {
+        issues.push({ rel: prefix || '.', kind: 'skipped', reason: `cannot read folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+        continue;
+      }
     }
-    // Plain concatenation: `dir` is already absolute and normalised (path.join per file cost more than the stat).
-    const dirSep = dir.endsWith(sep) ? dir : dir + sep;
     const relPrefix = prefix ? `${prefix}/` : '';
     const onFile = (rel: string, abs: string, name: string): Candidate | undefined => {
       const dot = name.lastIndexOf('.');
@@ -174,14 +204,17 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
     };
     const subdirs: [string, string][] = [];
     const found: Candidate[] = [];
+    const replaced = new Set<string>();
     const visit = (name: string, kind: number): void => {
       const rel = relPrefix + name;
       const abs = dirSep + name;
-      // A name whose bytes are not UTF-8 reaches JavaScript with U+FFFD in place of them: no call can open it by that name.
-      if (name.includes('\uFFFD') && !lstatSync(abs, { throwIfNoEntry: false })) {
+      // A name whose bytes are not UTF-8 reaches JavaScript with U+FFFD in place of them: no call can open it by
+      // that name (or it opens another file, whose name has a real U+FFFD there and sorts first).
+      if (kind === KIND_BAD_NAME || (name.includes('\uFFFD') && (replaced.has(name) || !lstatSync(abs, { throwIfNoEntry: false })))) {
         issues.push({ rel, kind: 'skipped', reason: 'name is not valid UTF-8 (it cannot be opened by name here): rename it to index it' });
         return;
       }
+      if (name.includes('\uFFFD')) replaced.add(name);
       if (name.charCodeAt(0) === 46 /* . */) {
         issues.push({ rel, kind: 'skipped', reason: kind === KIND_FOLDER ? 'hidden folder' : 'hidden file' });
         return;
@@ -229,7 +262,8 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
     if (fast) {
       for (let i = 1; i < fast.length; i += 3) visit(fast[i] as string, fast[i + 1] as number);
       if ((fast[0] as number) > 0) yield fast[0] as number;
-    } else for (const d of entries) visit(d.name, kindOf(d));
+    } else if (untyped) for (const [name, kind] of untyped) visit(name, kind);
+    else for (const d of entries) visit(d.name, kindOf(d));
     if (found.length) yield found;
     // Reverse so that the walk visits sub-folders in directory order.
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
@@ -604,6 +638,11 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
         unchanged += chunk;
         done += chunk;
         progress('scanning');
+        sinceYield += chunk;
+        if (sinceYield >= 2048) {
+          sinceYield = 0;
+          await new Promise((r) => setImmediate(r));
+        }
         continue;
       }
       for (const c of chunk) {

@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { fastWalkAddon, SnapshotDiff } from '../../src-main/datasets/fast-walk';
 import { scanDataset } from '../../src-main/datasets/scan';
@@ -147,6 +148,66 @@ describe('native folder diff (mixup-studio-fastwalk)', () => {
       expect(gone.r.removed).toBeGreaterThan(0);
     });
   }
+
+  it('agrees with the JavaScript walk where the file system reports no entry types (DT_UNKNOWN), bad names included', async () => {
+    const dir = base();
+    // The shim makes every readdir/scandir entry DT_UNKNOWN (test/fixtures/dt-unknown.c).
+    const shim = join(dir, 'dt-unknown.so');
+    const cc = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, resolve('test/fixtures/dt-unknown.c'), '-ldl'], { encoding: 'utf8' });
+    expect(cc.status, `cc: ${cc.stderr}`).toBe(0);
+    const root = join(dir, 'data');
+    for (const [cls, source] of [['cats', 'bag'], ['dogs', 'coat']]) {
+      mkdirSync(join(root, cls), { recursive: true });
+      for (let k = 0; k < 3; k++) writeFileSync(join(root, cls, `${k}.png`), await encodeFashion(source, k, 'png'));
+    }
+    const script = join(dir, 'walks.mts');
+    writeFileSync(
+      script,
+      `import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import { openServices } from ${JSON.stringify(resolve('src-main/core/services.ts'))};
+import { fastWalkAddon } from ${JSON.stringify(resolve('src-main/datasets/fast-walk.ts'))};
+import { scanDataset } from ${JSON.stringify(resolve('src-main/datasets/scan.ts'))};
+const root = ${JSON.stringify(root)};
+const homes = { fast: openServices({ home: ${JSON.stringify(join(dir, 'home-fast'))} }), slow: openServices({ home: ${JSON.stringify(join(dir, 'home-slow'))} }) };
+const steps = [];
+const both = async (label) => {
+  const out = { label };
+  for (const [mode, s] of Object.entries(homes)) {
+    process.env.MIXUP_STUDIO_FAST_WALK = mode === 'fast' ? '1' : '0';
+    const r = await scanDataset(s.db, { root, workers: 0 });
+    out[mode] = {
+      counts: [r.added, r.removed, r.changed, r.unchanged],
+      rows: s.db.prepare('SELECT id, rel_path, bytes, mtime_ms, status FROM images ORDER BY rel_path').raw().all(),
+      issues: s.db.prepare('SELECT rel_path, kind, reason FROM scan_issues ORDER BY id').raw().all(),
+    };
+  }
+  steps.push(out);
+};
+await both('first');
+await both('unchanged');
+writeFileSync(Buffer.concat([Buffer.from(root + '/cats/bad'), Buffer.from([0xff]), Buffer.from('.png')]), 'x');
+writeFileSync(root + '/dogs/notes.txt', 'x');
+rmSync(root + '/dogs/1.png');
+appendFileSync(root + '/cats/2.png', 'more');
+await both('edited');
+await both('unchanged again');
+process.env.MIXUP_STUDIO_FAST_WALK = '1';
+console.log(JSON.stringify({ addon: fastWalkAddon() !== undefined, steps }));`,
+    );
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: resolve('.'), encoding: 'utf8', env: { ...process.env, LD_PRELOAD: shim } });
+    expect(child.status, child.stderr).toBe(0);
+    const { addon: loaded, steps } = JSON.parse(child.stdout.trim().split('\n').pop()!);
+    expect(loaded).toBe(true);
+    for (const step of steps) expect(step.fast, step.label).toEqual(step.slow);
+    expect(steps.map((x: any) => x.fast.counts)).toEqual([
+      [6, 0, 0, 0],
+      [0, 0, 0, 6],
+      [0, 1, 1, 4],
+      [0, 0, 0, 5],
+    ]);
+    const reasons = steps[2].fast.issues.map((i: string[]) => `${i[0]}: ${i[2]}`);
+    expect(reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^cats\/bad\uFFFD\.png: name is not valid UTF-8/), 'dogs/notes.txt: not an image extension (.txt)']));
+  });
 
   it('rewrites a snapshot an older version wrote (not grouped by folder) so that the next rescan can use the diff', async () => {
     const dir = base();

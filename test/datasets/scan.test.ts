@@ -311,7 +311,7 @@ console.log('not killed');`,
 });
 
 describe('bad input', () => {
-  it('skips a file or folder whose name is not valid UTF-8 with a message that says so, in either walk', async () => {
+  it('skips a file or folder whose name is not valid UTF-8 with a message that says so, in either walk, beside a valid twin name', async () => {
     const t = tempDir('mixup-badname-');
     cleanups.push(t.cleanup);
     await plainTree(t.dir, ['bag'], 2);
@@ -320,12 +320,14 @@ describe('bad input', () => {
     const bad = (s: string) => Buffer.concat([Buffer.from(s), Buffer.from([0xff, 0xfe]), Buffer.from('.png')]);
     writeFileSync(Buffer.concat([Buffer.from(join(t.dir, 'bag') + '/'), bad('photo')]), png);
     mkdirSync(Buffer.concat([Buffer.from(t.dir + '/'), bad('class')]));
+    // And a valid name that decodes to the same text (real U+FFFD characters): it is indexed, once.
+    writeFileSync(join(t.dir, 'bag', 'photo\uFFFD\uFFFD.png'), readFileSync(join(t.dir, 'bag', 'img-1.png')));
     const s = home();
-    for (const walk of ['1', '0', '1']) {
+    for (const walk of ['1', '0', '1', '0']) {
       process.env.MIXUP_STUDIO_FAST_WALK = walk;
       try {
         const r = await scanDataset(s.db, { root: t.dir, workers: 0 });
-        expect(r.images).toBe(2);
+        expect(r.images).toBe(3);
         const reasons = r.skipped.filter((x) => x.path.includes('\uFFFD'));
         expect(reasons.map((x) => x.path).sort(), walk).toEqual(['bag/photo\uFFFD\uFFFD.png', 'class\uFFFD\uFFFD.png']);
         for (const x of reasons) expect(x.reason).toMatch(/not valid UTF-8.*rename it/);
