@@ -134,7 +134,10 @@ export async function predictImages(
       const n = Math.min(chunk, inputs.length - start);
       const batch = new Float32Array(n * per);
       for (let i = 0; i < n; i++) batch.set(inputs[start + i]!, i * per);
-      const probs = tf.tidy(() => (model.predict(tf.tensor4d(batch, [n, h, w, c])) as import('@tensorflow/tfjs').Tensor).dataSync() as Float32Array);
+      // Read asynchronously: a GPU backend (webgpu) cannot read synchronously under Node.
+      const out = tf.tidy(() => model.predict(tf.tensor4d(batch, [n, h, w, c])) as import('@tensorflow/tfjs').Tensor);
+      const probs = (await out.data()) as Float32Array;
+      out.dispose();
       const classes = probs.length / n;
       if (classes !== folder.labels.length) {
         throw new AppError('corrupt', `${folder.dir}: the model outputs ${classes} classes but labels.json names ${folder.labels.length}`);

@@ -109,7 +109,7 @@ export function mixFeatures(mixer: Mixer, plan: MixPlan, h: tf.Tensor): tf.Tenso
 /**
  * One optimisation step on a batch; returns the batch loss (one scalar read).
  */
-export function trainStep(
+export async function trainStep(
   net: Network,
   optimizer: Optimizer,
   vars: tf.Variable[],
@@ -118,7 +118,7 @@ export function trainStep(
   epoch: number,
   numClasses: number,
   lr: number,
-): { loss: number; mixAt: string } {
+): Promise<{ loss: number; mixAt: string }> {
   const [h, w] = [net.blockInputShapes[0][0], net.blockInputShapes[0][1]];
   const c = net.blockInputShapes[0][2];
   const plan = mixer.planBatch(batch.labels, epoch);
@@ -136,7 +136,8 @@ export function trainStep(
     }, vars);
     const ordered = vars.map((v) => grads[v.name]);
     optimizer.apply(ordered, lr);
-    const loss = value.dataSync()[0];
+    // Read asynchronously: a GPU backend (webgpu) cannot read synchronously under Node (no OffscreenCanvas).
+    const loss = (await value.data())[0];
     value.dispose();
     tf.dispose(ordered);
     if (!Number.isFinite(loss)) {
@@ -199,7 +200,7 @@ export async function runEpochs(s: LoopSetup, hooks: LoopHooks): Promise<'comple
       const batch: Batch = await next!;
       // Prefetch: the next batch is assembled (and read from the disk cache) while this one trains.
       next = b + 1 < batches ? s.train.batch(slice(b + 1), s.streams.augment) : null;
-      const { loss, mixAt } = trainStep(s.net, s.optimizer, vars, batch, s.mixer, epoch, s.numClasses, lr);
+      const { loss, mixAt } = await trainStep(s.net, s.optimizer, vars, batch, s.mixer, epoch, s.numClasses, lr);
       mixPoints[mixAt] = (mixPoints[mixAt] ?? 0) + 1;
       lossSum += loss * batch.size;
       seen += batch.size;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initEngine } from '../../src-main/training/engine/index';
 import { buildModel, buildNetwork, forwardLogits } from '../../src-main/training/models';
 import { blockNamesFor } from '../../src-main/training/spec';
@@ -79,5 +79,38 @@ describe('manifold mixing as a matrix product', () => {
     const v = tf.variable(h);
     const g = tf.grad((x: tf.Tensor) => tf.sum(mixFeatures(mixer, plan, x)))(v);
     expect(g.shape).toEqual(h.shape);
+  });
+});
+
+describe('reads from the backend', () => {
+  it('a training step and the step bench never read a tensor synchronously (webgpu under Node cannot: its readSync needs OffscreenCanvas, seen on an H200)', async () => {
+    const { resolveRunConfig } = await import('../../src-main/config/run-config');
+    const { createMixer } = await import('../../src-main/mixup/mixer');
+    const { Rng } = await import('../../src-main/mixup/rng');
+    const { trainStep, trainableVariables } = await import('../../src-main/training/loop');
+    const { Optimizer } = await import('../../src-main/training/optim');
+    const { benchTrainStep } = await import('../../src-main/training/engine/bench');
+    const config = resolveRunConfig({ model: { arch: 'cnn-small', inputSize: [12, 12], channels: 1 }, mixup: { alpha: 0.4 } });
+    const net = buildNetwork({ arch: 'cnn-small', inputSize: [12, 12], channels: 1, numClasses: 3 }, 3);
+    const vars = trainableVariables(net);
+    const optimizer = new Optimizer(config.optimizer, vars);
+    // As on a GPU backend: input mixing with tensor ops, not on the host array.
+    const mixer = createMixer({ config, classes: ['a', 'b', 'c'], policy: null, rng: new Rng(4), inputMixing: 'ops' });
+    const labels = Int32Array.from([0, 1, 2, 0, 1, 2]);
+    const batch = { x: Float32Array.from({ length: 6 * 144 }, (_, i) => (i % 17) / 17), labels, size: 6 };
+    const sync = () => {
+      throw new Error('synchronous read');
+    };
+    const spies = [vi.spyOn(tf.Tensor.prototype, 'dataSync').mockImplementation(sync), vi.spyOn(tf.Tensor.prototype, 'arraySync').mockImplementation(sync)];
+    try {
+      const { loss } = await trainStep(net, optimizer, vars, batch, mixer, 0, 3, 1e-3);
+      expect(Number.isFinite(loss) && loss > 0).toBe(true);
+      const bench = await benchTrainStep({ backend: 'wasm', arch: 'cnn-small', batch: 4, steps: 1, warmup: 0 });
+      expect(bench.imagesPerSecond).toBeGreaterThan(0);
+      for (const s of spies) expect(s).not.toHaveBeenCalled();
+    } finally {
+      spies.forEach((s) => s.mockRestore());
+      optimizer.dispose();
+    }
   });
 });

@@ -55,24 +55,21 @@ export async function benchTrainStep(opts: BenchTrainOptions = {}): Promise<Benc
     return tf.add(tf.mul(a, lam), tf.mul(b, tf.sub(1, lam)));
   });
   const step = (): Scalar => optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, forwardLogits(net, x, true)) as Scalar, true) as Scalar;
-  const runStep = (): void => {
+  // Each step waits for its loss, read asynchronously (webgpu cannot read synchronously under Node).
+  const runStep = async (): Promise<void> => {
     const loss = step();
-    loss.dataSync();
+    await loss.data();
     loss.dispose();
   };
   try {
-    for (let i = 0; i < (opts.warmup ?? 2); i++) runStep();
+    for (let i = 0; i < (opts.warmup ?? 2); i++) await runStep();
     const t0 = performance.now();
-    for (let i = 0; i < steps; i++) runStep();
+    for (let i = 0; i < steps; i++) await runStep();
     const ms = performance.now() - t0;
     let profile: StepProfile | undefined;
     if (opts.profile) {
       const { profileStep } = await import('./profile');
-      profile = await profileStep(tf, () => {
-        const loss = step();
-        loss.dataSync();
-        loss.dispose();
-      });
+      profile = await profileStep(tf, runStep);
     }
     return {
       imagesPerSecond: (batch * steps) / (ms / 1000),

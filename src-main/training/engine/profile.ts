@@ -21,8 +21,8 @@ export interface StepProfile {
 /** Runs `step` once under tf.profile and sums kernel time by kernel name (largest first). */
 export async function profileStep(tf: Tf, step: () => unknown): Promise<StepProfile> {
   const t0 = performance.now();
-  const info = await tf.profile(() => {
-    const out = step();
+  const info = await tf.profile(async () => {
+    const out = await step();
     // tf.profile keeps returned tensors; a step's own result (a loss) is disposed by the caller's tidy.
     return out instanceof tf.Tensor ? out : undefined;
   });
