@@ -22,3 +22,14 @@ for b in ${TRAIN_BACKENDS:-webgpu wasm}; do
   log "train mixup $b"; ( time cli --json train fs --config resources/configs/mixup.json --backend $b > "$OUT/train-$b.json" ) 2>&1 | grep -v "eta\|^\s*$" | tail -8
   $N -e 'const d=require(process.argv[1]);console.log(JSON.stringify({status:d.status,backend:d.backend,device:d.device,metrics:d.metrics,epochs:d.epochs.map(e=>[e.epoch,+e.trainLoss.toFixed(4),+e.valAccuracy.toFixed(4),e.seconds])}))' "$OUT/train-$b.json"
 done
+if [ -n "${EXTRA:-}" ]; then
+  R=$($N -e 'const d=require(process.argv[1]);console.log(d.run.id)' "$OUT/train-webgpu.json")
+  log "export run $R, predict on webgpu and wasm"
+  cli --json export "$R" --out /tmp/export > /dev/null && ls /tmp/export
+  imgs=$(ls resources/sample/fashion-mnist/bag/*.png | head -2; ls resources/sample/fashion-mnist/sneaker/*.png | head -2)
+  for b in webgpu wasm; do cli --json predict /tmp/export $imgs --top 1 --backend $b > "$OUT/predict-$b.json"; $N -e 'const d=require(process.argv[1]);console.log(process.argv[2], JSON.stringify(d.predictions? d.predictions.map(p=>[p.image.split("/").pop(),p.top[0].label,+p.top[0].probability.toFixed(5)]) : d))' "$OUT/predict-$b.json" $b; done
+  for a in resnet20 mobilenetv2; do for b in webgpu wasm; do
+    log "bench $a $b"; cli --json bench train --backend $b --arch $a --batch 64 --steps 10 | $N -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const d=JSON.parse(s);console.log(JSON.stringify({backend:d.backend,arch:d.arch,ips:Math.round(d.imagesPerSecond),ms:Math.round(d.msPerStep)}))})'
+  done; done
+  log "bench --profile webgpu"; cli bench train --backend webgpu --batch 128 --steps 5 --profile 2>&1 | head -25
+fi
