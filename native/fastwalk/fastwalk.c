@@ -106,14 +106,23 @@ static napi_value set_index(napi_env env, napi_value arr, uint32_t *at, napi_val
   return arr;
 }
 
-static napi_value groups(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "fastwalk.groups: 2 arguments expected");
-    return NULL;
+/* The call's first n arguments into argv; 0 (with a JavaScript exception pending) when there are fewer. */
+static int get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *what) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "fastwalk: N-API call failed: napi_get_cb_info");
+    return 0;
   }
+  if (argc < n) {
+    napi_throw_type_error(env, NULL, what);
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value groups(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv, "fastwalk.groups: 2 arguments expected")) return NULL;
   char *rels;
   size_t relsLen;
   CHECK(napi_get_buffer_info(env, argv[0], (void **)&rels, &relsLen));
@@ -300,13 +309,8 @@ static const char *errno_code(int e) {
 }
 
 static napi_value diff(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8) {
-    napi_throw_type_error(env, NULL, "fastwalk.diff: 8 arguments expected");
-    return NULL;
-  }
+  if (!get_args(env, info, 8, argv, "fastwalk.diff: 8 arguments expected")) return NULL;
   /* Room for any path the system takes (PATH_MAX 4096 counts the NUL); a longer one is refused as open() would. */
   char dir[8192];
   size_t dirLen;

@@ -9,7 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Split } from './repository';
-import { isSplitCode, knownRow, splitOfCode, type Known, type Snapshot } from './snapshot';
+import { isSplitCode, knownRow, PER_ROW, splitOfCode, type Known, type Snapshot } from './snapshot';
 
 const req = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
 
@@ -94,7 +94,7 @@ export class SnapshotDiff {
   static open(snap: Snapshot): SnapshotDiff | undefined {
     const addon = fastWalkAddon();
     if (!addon) return undefined;
-    for (let r = 0; r < snap.count; r++) if (!isSplitCode(snap.nums[r * 5 + 4])) return undefined;
+    for (let r = 0; r < snap.count; r++) if (!isSplitCode(snap.nums[r * PER_ROW + 4])) return undefined;
     const flat = addon.groups(snap.rels, snap.count);
     if (!flat) return undefined;
     const groups = new Map<string, Group>();
@@ -151,8 +151,8 @@ export class SnapshotDiff {
     const ok = new Map<number, boolean>();
     const nums = this.snap.nums;
     for (let r = g.first; r < g.first + g.rows; r++) {
-      if (nums[r * 5 + 3] !== expect.classId) return false;
-      const code = nums[r * 5 + 4];
+      if (nums[r * PER_ROW + 3] !== expect.classId) return false;
+      const code = nums[r * PER_ROW + 4];
       let good = ok.get(code);
       if (good === undefined) ok.set(code, (good = accepts(code)));
       if (!good) return false;

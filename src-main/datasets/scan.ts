@@ -114,6 +114,11 @@ function isDir(p: string): boolean {
  * entry counts as a file, whose rules then report it, as the native diff does; undefined when the folder
  * cannot be listed at all.
  */
+/** The walk's kind of a directory entry or an lstat result. */
+function kindOf(d: Pick<Dirent, 'isFile' | 'isDirectory' | 'isSymbolicLink'>): number {
+  return d.isFile() ? KIND_FILE : d.isDirectory() ? KIND_FOLDER : d.isSymbolicLink() ? KIND_LINK : KIND_OTHER;
+}
+
 function readUntyped(dir: string, dirSep: string): [string, number][] | undefined {
   let names: string[];
   try {
@@ -128,8 +133,7 @@ function readUntyped(dir: string, dirSep: string): [string, number][] | undefine
     } catch {
       st = undefined;
     }
-    const kind = !st || st.isFile() ? KIND_FILE : st.isDirectory() ? KIND_FOLDER : st.isSymbolicLink() ? KIND_LINK : KIND_OTHER;
-    return [name, kind];
+    return [name, st ? kindOf(st) : KIND_FILE];
   });
 }
 
@@ -166,7 +170,6 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
     if (parts.length < 1) return 'not inside a class folder';
     return { cls: parts[0], split: null, source: 'pending' };
   };
-  const kindOf = (d: Dirent) => (d.isFile() ? KIND_FILE : d.isDirectory() ? KIND_FOLDER : d.isSymbolicLink() ? KIND_LINK : KIND_OTHER);
   // Depth-first over directories: [absolute dir to read, relative path prefix].
   const stack: [string, string][] = [[root, '']];
   while (stack.length) {
@@ -210,11 +213,12 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
       const abs = dirSep + name;
       // A name whose bytes are not UTF-8 reaches JavaScript with U+FFFD in place of them: no call can open it by
       // that name (or it opens another file, whose name has a real U+FFFD there and sorts first).
-      if (kind === KIND_BAD_NAME || (name.includes('\uFFFD') && (replaced.has(name) || !lstatSync(abs, { throwIfNoEntry: false })))) {
+      const lossy = kind === KIND_BAD_NAME || name.includes('\uFFFD');
+      if (lossy && (kind === KIND_BAD_NAME || replaced.has(name) || !lstatSync(abs, { throwIfNoEntry: false }))) {
         issues.push({ rel, kind: 'skipped', reason: 'name is not valid UTF-8 (it cannot be opened by name here): rename it to index it' });
         return;
       }
-      if (name.includes('\uFFFD')) replaced.add(name);
+      if (lossy) replaced.add(name);
       if (name.charCodeAt(0) === 46 /* . */) {
         issues.push({ rel, kind: 'skipped', reason: kind === KIND_FOLDER ? 'hidden folder' : 'hidden file' });
         return;

@@ -17,7 +17,8 @@ export type Known = [string, number, number, number, number, Split, SplitSource]
 
 const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 const SOURCES: readonly SplitSource[] = ['folder', 'manifest', 'auto', 'pending'];
-const PER_ROW = 5;
+/** Numbers per row in `nums`: id, bytes, mtime, class id, split code. */
+export const PER_ROW = 5;
 const ROWS_SQL = 'SELECT rel_path, id, bytes, mtime_ms, class_id, split, split_source FROM images WHERE dataset_id = ?';
 
 /** A snapshot as stored: `count` rows, their paths (NUL-separated UTF-8) and five numbers per row. */
@@ -98,29 +99,21 @@ export function encodeSnapshot(unordered: readonly Known[]): { rels: Buffer; num
 /** The rows of a snapshot, or undefined when it is not well formed (then the caller reads the table). */
 export function decodeSnapshot(snap: Snapshot): Known[] | undefined {
   const rels = snap.count === 0 ? [] : snap.rels.toString('utf8').split('\0');
-  return rels.length === snap.count ? decodeRows(snap, 0, rels) : undefined;
-}
-
-/** Rows from `firstRow` on, one per path in `rels`; undefined when one is not well formed. */
-export function decodeRows(snap: Snapshot, firstRow: number, rels: readonly string[]): Known[] | undefined {
-  if (snap.nums.length < (firstRow + rels.length) * PER_ROW) return undefined;
+  if (rels.length !== snap.count) return undefined;
   const rows: Known[] = new Array(rels.length);
   for (let i = 0; i < rels.length; i++) {
-    const row = knownRow(snap.nums, firstRow + i, rels[i]);
+    const row = knownRow(snap.nums, i, rels[i]);
     if (!row) return undefined;
     rows[i] = row;
   }
   return rows;
 }
 
-/** Row `row` of a snapshot's numbers, with its relative path. */
+/** Row `row` of a snapshot's numbers, with its relative path; undefined when its split code is not one. */
 export function knownRow(nums: Float64Array, row: number, rel: string): Known | undefined {
   const o = row * PER_ROW;
-  const code = nums[o + 4];
-  const split = SPLITS[code % SPLITS.length];
-  const source = SOURCES[Math.floor(code / SPLITS.length)];
-  if (split === undefined || source === undefined) return undefined;
-  return [rel, nums[o], nums[o + 1], nums[o + 2], nums[o + 3], split, source];
+  const split = splitOfCode(nums[o + 4]);
+  return split && [rel, nums[o], nums[o + 1], nums[o + 2], nums[o + 3], split[0], split[1]];
 }
 
 /** Whether `code` is a split code (what `splitOfCode` reads), without building the pair. */

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { fastWalkAddon, SnapshotDiff } from '../../src-main/datasets/fast-walk';
 import { scanDataset } from '../../src-main/datasets/scan';
-import { encodeSnapshot, readSnapshot, type Known } from '../../src-main/datasets/snapshot';
+import { encodeSnapshot, readSnapshot, snapshotOf, type Known } from '../../src-main/datasets/snapshot';
 import { tempDir, tempServicesIn } from '../helpers/temp';
 // @ts-expect-error plain JS fixture builder
 import { buildClassTree, buildSplitTree, encodeFashion } from '../fixtures/dataset-trees.mjs';
@@ -88,7 +88,7 @@ describe('native folder diff (mixup-studio-fastwalk)', () => {
     });
     rows[1][3] += 1; // b.png: a different mtime in the snapshot
     const { rels, nums } = encodeSnapshot(rows);
-    const f64 = new Float64Array(nums.buffer.slice(nums.byteOffset, nums.byteOffset + nums.byteLength));
+    const f64 = snapshotOf(rows.length, rels, nums)!.nums;
     const seen = new Uint8Array(rows.length);
     const res = addon().diff(dir, rels, 0, rows.length, 0, 4, f64, seen);
     // a.png, Z.png and the unicode name are unchanged; b.png (mtime) and new.png (unknown) and sub/ come back.
