@@ -6,8 +6,13 @@
  * request carries it as `?token=`; the answer sets an HttpOnly SameSite=Strict cookie so the browser's
  * asset requests carry it too. API calls must send it in the `x-mixup-token` header (a cookie alone is
  * not enough there, so no other site can make the browser call an operation); the socket in its URL.
- * A missing token gets 401, a wrong one 403. The Host header must name a loopback address while bound to
- * one (DNS rebinding), and a socket's Origin must be this server.
+ * A missing token gets 401, a wrong one 403. The Host header must name this machine (DNS rebinding,
+ * hosts.ts): a loopback name while bound to loopback, also its own name and addresses while bound elsewhere,
+ * plus the `--allow-host` names; a socket's Origin must be this server.
+ *
+ * Hostile input never takes the process down: every socket message is validated (messages.ts) and a bad
+ * one gets an error frame, and one guard around every handler logs what still escapes and answers it
+ * (500, or an error frame), so running calls and trainings survive any request.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
@@ -18,6 +23,8 @@ import type { Operation } from '../api/contract';
 import { AppError, toErrorEnvelope, type ErrorEnvelope } from '../api/errors';
 import type { Services } from '../core/services';
 import { CallRegistry, type CallEnvelope } from './calls';
+import { hostCheck, isLoopback } from './hosts';
+import { parseSocketMessage } from './messages';
 import { contentType, pageCsp, parseMediaPath, resolveStaticFile } from './static';
 
 export const TOKEN_HEADER = 'x-mixup-token';
@@ -30,12 +37,15 @@ export interface ServeOptions {
   /** The built renderer folder (out/renderer). */
   rendererDir: string;
   host?: string;
+  /** More names the Host header may give (`--allow-host`): a reverse proxy's, a tunnel's. */
+  allowHosts?: readonly string[];
   /** 0 picks a free port. */
   port?: number;
   /** Fixed token (tests); by default 32 random bytes. */
   token?: string;
   /** Finds an image's file by id (src-main/datasets/media.ts `resolveMedia`). */
   resolveMedia?: (services: Services, kind: 'thumb' | 'image', imageId: number) => Promise<{ file: string; contentType: string }>;
+  /** Where handler failures are logged (default: stderr). */
   log?: (line: string) => void;
 }
 
@@ -49,15 +59,7 @@ export interface RunningServer {
   close(timeoutMs?: number): Promise<void>;
 }
 
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
-}
-
-function hostName(hostHeader: string): string {
-  const m = /^(\[[^\]]+\]|[^:]+)(?::\d+)?$/.exec(hostHeader.trim());
-  return m ? m[1]! : '';
-}
+export { isLoopback };
 
 function sameToken(given: string | undefined | null, token: string): boolean {
   if (!given) return false;
@@ -69,9 +71,34 @@ function sameToken(given: string | undefined | null, token: string): boolean {
 function cookieValue(req: IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+    if (i === -1 || part.slice(0, i).trim() !== name) continue;
+    // A value with bad percent-encoding is kept as it is: it cannot be the token, so it is refused as wrong.
+    const value = part.slice(i + 1).trim();
+    return decodeOr(value, value);
   }
   return undefined;
+}
+
+/** decodeURIComponent, or `fallback` for bad percent-encoding (which throws URIError). */
+function decodeOr<T>(text: string, fallback: T): string | T {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * The request target as a URL on this server, or null when it is not one. An origin-form target is
+ * appended to this server's origin rather than resolved against it: `//x` stays a path, not a host.
+ */
+function requestUrl(target: string | undefined): URL | null {
+  const raw = target ?? '/';
+  try {
+    return new URL(raw.startsWith('/') ? `http://localhost${raw}` : raw);
+  } catch {
+    return null;
+  }
 }
 
 function statusFor(env: ErrorEnvelope): number {
@@ -101,6 +128,8 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   if (res.writableEnded || res.destroyed) return;
+  // Part of an answer already went out (a file stream failed halfway): all that is left is to cut it.
+  if (res.headersSent) return void res.destroy();
   const text = JSON.stringify(body);
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(text);
@@ -108,6 +137,39 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function sendError(res: ServerResponse, status: number, env: ErrorEnvelope): void {
   sendJson(res, status, { error: env });
+}
+
+function badEncoding(field: string): ErrorEnvelope {
+  return { name: 'AppError', kind: 'input', message: `${field} is not valid percent-encoding: encode it with encodeURIComponent` };
+}
+
+/**
+ * Wraps an event handler so that nothing it throws or rejects with escapes to the process (an uncaught
+ * exception or unhandled rejection would end `serve` and every call running in it): the error is logged
+ * and `answer` replies to whoever sent the request, as far as that is still possible.
+ */
+function guarded<A extends unknown[]>(
+  log: (line: string) => void,
+  handler: (...args: A) => unknown,
+  where: (args: A) => string,
+  answer: (err: unknown, args: A) => void,
+): (...args: A) => void {
+  return (...args: A) => {
+    const fail = (err: unknown) => {
+      log(`serve: ${where(args)}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      try {
+        answer(err, args);
+      } catch {
+        /* the peer is gone; nothing left to tell it */
+      }
+    };
+    try {
+      const out = handler(...args);
+      if (out instanceof Promise) out.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -131,16 +193,16 @@ function readBody(req: IncomingMessage): Promise<string> {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const token = opts.token ?? randomBytes(32).toString('hex');
-  const log = opts.log ?? (() => undefined);
-  const loopbackOnly = isLoopback(host);
+  const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const hosts = hostCheck(host, opts.allowHosts);
   const calls = new CallRegistry(opts.operations, () => opts.services);
   const sockets = new Set<WebSocket>();
   let port = opts.port ?? 0;
   const cookieName = () => `mixup_token_${port}`;
 
-  /** 'ok', or the status to refuse with: 401 no token, 403 wrong token / foreign host. */
-  const authorize = (req: IncomingMessage, url: URL, where: 'header' | 'query' | 'page'): 'ok' | 401 | 403 => {
-    if (loopbackOnly && !isLoopback(hostName(req.headers.host ?? ''))) return 403;
+  /** 'ok', or why to refuse: 401 no token, 403 wrong token, 'host' a Host that does not name this machine (403). */
+  const authorize = (req: IncomingMessage, url: URL, where: 'header' | 'query' | 'page'): 'ok' | 401 | 403 | 'host' => {
+    if (!hosts.accepts(req.headers.host)) return 'host';
     const header = req.headers[TOKEN_HEADER];
     const candidates: Array<string | undefined> =
       where === 'header'
@@ -151,14 +213,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return given.some((g) => sameToken(g, token)) ? 'ok' : 403;
   };
 
-  const refuse = (res: ServerResponse, status: 401 | 403) =>
-    sendError(res, status, {
+  const refuse = (res: ServerResponse, why: 401 | 403 | 'host') =>
+    sendError(res, why === 401 ? 401 : 403, {
       name: 'Unauthorized',
       kind: 'input',
       message:
-        status === 401
+        why === 401
           ? 'this request has no session token: open the address printed by `mixup-studio serve`'
-          : 'the session token is wrong, or the request did not come through a loopback address',
+          : why === 403
+            ? 'the session token is wrong: open the address printed by `mixup-studio serve`'
+            : "the request's Host header does not name this machine (a guard against DNS rebinding): open the address printed by `mixup-studio serve`, or start it with --allow-host NAME for the name you use",
     });
 
   const servePage = (req: IncomingMessage, res: ServerResponse, url: URL) => {
@@ -194,7 +258,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const body = await readBody(req);
       if (body.trim()) input = JSON.parse(body);
     } catch (err) {
-      const env = err instanceof AppError ? toErrorEnvelope(err) : toErrorEnvelope(new AppError('input', `${name}: the request body is not JSON: ${(err as Error).message}`));
+      // Not V8's JSON.parse message: it quotes the body.
+      const env = err instanceof AppError ? toErrorEnvelope(err) : toErrorEnvelope(new AppError('input', `${name}: the request body is not JSON`));
       return sendError(res, 400, env);
     }
     const callId = req.headers[CALL_ID_HEADER];
@@ -216,7 +281,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req.url);
+    if (!url) return sendError(res, 400, { name: 'AppError', kind: 'input', message: 'the request target is not a path on this server' });
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (path.startsWith('/api/')) {
@@ -224,9 +290,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (auth !== 'ok') return refuse(res, auth);
       if (method !== 'POST') return sendError(res, 405, { name: 'AppError', kind: 'input', message: `${method} ${path}: use POST` });
       const call = /^\/api\/call\/([^/]+)$/.exec(path);
-      if (call) return handleCall(req, res, decodeURIComponent(call[1]!));
+      if (call) {
+        const name = decodeOr(call[1]!, null);
+        if (name === null) return sendError(res, 400, badEncoding('the operation name (after /api/call/)'));
+        return handleCall(req, res, name);
+      }
       const cancel = /^\/api\/cancel\/([^/]+)$/.exec(path);
-      if (cancel) return sendJson(res, 200, { result: { cancelled: calls.cancel(decodeURIComponent(cancel[1]!)) } });
+      if (cancel) {
+        const id = decodeOr(cancel[1]!, null);
+        if (id === null) return sendError(res, 400, badEncoding('the call id (after /api/cancel/)'));
+        return sendJson(res, 200, { result: { cancelled: calls.cancel(id) } });
+      }
       if (path === '/api/calls') return sendJson(res, 200, { result: calls.list() });
       return sendError(res, 404, { name: 'AppError', kind: 'not-found', message: `no API route ${path}` });
     }
@@ -245,51 +319,99 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     serveFile(res, file, contentType(file), path.startsWith('/assets/') ? 'private, max-age=31536000, immutable' : 'no-store');
   };
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      log(`serve: ${req.method} ${req.url}: ${(err as Error).message}`);
-      sendError(res, 500, toErrorEnvelope(err));
-    });
-  });
+  // The one guard for HTTP: whatever escapes a handler is logged and answered 500 (or the answer is cut
+  // when part of it already went out).
+  const server: Server = createServer(
+    guarded(
+      log,
+      (req: IncomingMessage, res: ServerResponse) => handle(req, res),
+      ([req]) => `${req.method} ${req.url}`,
+      (err, [, res]) => sendError(res, 500, toErrorEnvelope(err)),
+    ),
+  );
   server.requestTimeout = 0; // a training call may wait for hours on its answer
   server.headersTimeout = 60_000;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY });
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  const upgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    // Until `ws` takes the socket over, its errors (a peer that resets) are ours to absorb.
+    socket.on('error', () => socket.destroy());
     const deny = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
+    const url = requestUrl(req.url);
+    if (!url) return deny(400, 'Bad Request');
     if (url.pathname !== '/api/ws') return deny(404, 'Not Found');
     const auth = authorize(req, url, 'query');
-    if (auth !== 'ok') return deny(auth, auth === 401 ? 'Unauthorized' : 'Forbidden');
+    if (auth !== 'ok') return deny(auth === 401 ? 401 : 403, auth === 401 ? 'Unauthorized' : 'Forbidden');
     const origin = req.headers.origin;
     if (origin && req.headers.host && origin !== `http://${req.headers.host}`) return deny(403, 'Forbidden');
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  });
+  };
+  server.on(
+    'upgrade',
+    guarded(
+      log,
+      upgrade,
+      ([req]) => `upgrade ${req.url}`,
+      (_err, [, socket]) => {
+        if (socket.writable) socket.end('HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        else socket.destroy();
+      },
+    ),
+  );
 
-  wss.on('connection', (ws: WebSocket) => {
-    sockets.add(ws);
-    ws.on('close', () => sockets.delete(ws));
-    ws.on('error', () => sockets.delete(ws));
-    ws.on('message', (raw) => {
-      let msg: { type?: string; id?: string; name?: string; input?: unknown };
-      try {
-        msg = JSON.parse(String(raw));
-      } catch {
-        return;
-      }
-      if (msg.type === 'start' && typeof msg.name === 'string') {
-        const id = typeof msg.id === 'string' ? msg.id : undefined;
-        void calls.run(msg.name, msg.input ?? {}, id).then((env: CallEnvelope) => {
-          if (ws.readyState !== ws.OPEN) return;
-          ws.send(JSON.stringify({ type: 'error' in env ? 'error' : 'result', id, ...env }));
-        });
-      } else if (msg.type === 'cancel' && typeof msg.id === 'string') {
-        calls.cancel(msg.id);
-      }
+  /** Sends one frame; a frame JSON cannot carry (a BigInt in a result) becomes an internal error frame. */
+  const sendFrame = (ws: WebSocket, frame: { type: string; id?: string } & Record<string, unknown>) => {
+    if (ws.readyState !== ws.OPEN) return;
+    let text: string;
+    try {
+      text = JSON.stringify(frame);
+    } catch (err) {
+      log(`serve: a ${frame.type} frame for call ${frame.id ?? '(no id)'} could not be sent: ${(err as Error).message}`);
+      const error = new AppError('internal', `the ${frame.type} of call ${frame.id ?? '(no id)'} could not be sent as JSON: ${(err as Error).message}`);
+      text = JSON.stringify({ type: 'error', id: frame.id, error: toErrorEnvelope(error) });
+    }
+    ws.send(text);
+  };
+
+  const onMessage = (ws: WebSocket, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    const parsed = parseSocketMessage(raw, isBinary);
+    if ('error' in parsed) return sendFrame(ws, { type: 'error', id: parsed.id, error: toErrorEnvelope(parsed.error) });
+    const msg = parsed.message;
+    if (msg.type === 'cancel') {
+      calls.cancel(msg.id);
+      return;
+    }
+    return calls.run(msg.name, msg.input ?? {}, msg.id).then((env: CallEnvelope) => {
+      sendFrame(ws, { type: 'error' in env ? 'error' : 'result', id: msg.id, ...env });
     });
-  });
+  };
+
+  // The one guard for the socket: whatever escapes a message handler is logged and answered with an
+  // internal error frame; the socket and the server go on.
+  wss.on(
+    'connection',
+    guarded(
+      log,
+      (ws: WebSocket) => {
+        sockets.add(ws);
+        ws.on('close', () => sockets.delete(ws));
+        ws.on('error', () => sockets.delete(ws));
+        ws.on(
+          'message',
+          guarded(
+            log,
+            (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => onMessage(ws, raw, isBinary),
+            () => 'socket message',
+            (err) => sendFrame(ws, { type: 'error', error: toErrorEnvelope(err) }),
+          ),
+        );
+      },
+      () => 'socket connection',
+      (_err, [ws]) => ws.terminate(),
+    ),
+  );
 
   // Keeps idle sockets alive through SSH tunnels and proxies that drop silent connections.
   const pinger = setInterval(() => {
@@ -322,6 +444,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     server.once('error', onError);
     server.listen(opts.port ?? 0, host, () => {
       server.off('error', onError);
+      // Once listening, a server error (EMFILE on accept) is logged: with no listener it would end the process.
+      server.on('error', (err) => log(`serve: ${err.message}`));
       resolve();
     });
   });

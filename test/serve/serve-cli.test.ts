@@ -80,4 +80,37 @@ describe('mixup-studio serve (command line)', () => {
     s.child.kill('SIGINT');
     expect(await s.exit).toBe(0);
   });
+
+  it('a bad --allow-host is a usage error naming the value', async () => {
+    const home = tempDir('mixup-serve-home-');
+    homes.push(home);
+    const r = await runCli(['serve', '--port', '0', '--allow-host', 'box.lan', '--allow-host', 'evil.example:80'], { home: home.dir, timeoutMs: 30_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--allow-host: 'evil\.example:80' is not a host name/);
+  });
+
+  it('with --host 0.0.0.0 keeps the Host check (403 for a foreign name) and accepts each --allow-host name', async () => {
+    const home = tempDir('mixup-serve-home-');
+    homes.push(home);
+    const s = startServe(home.dir, ['--port', '0', '--host', '0.0.0.0', '--allow-host', 'box.lan', '--allow-host', 'proxy.example', '--json']);
+    children.push(s.child);
+    const u = new URL((JSON.parse(await s.firstLine) as { url: string }).url);
+    const token = u.searchParams.get('token')!;
+    const { request } = await import('node:http');
+    const statusWithHost = (host: string) =>
+      new Promise<number>((resolveStatus, reject) => {
+        const req = request({ host: '127.0.0.1', port: Number(u.port), path: '/api/call/system:info', method: 'POST', headers: { host, 'x-mixup-token': token } }, (res) => {
+          res.resume();
+          resolveStatus(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end('{}');
+      });
+    expect(await statusWithHost(`evil.example:${u.port}`), 'a DNS-rebound name').toBe(403);
+    expect(await statusWithHost(`box.lan:${u.port}`)).toBe(200);
+    expect(await statusWithHost(`proxy.example:${u.port}`)).toBe(200);
+    expect(await statusWithHost(`127.0.0.1:${u.port}`)).toBe(200);
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+  });
 });

@@ -5,7 +5,10 @@ import { usageError } from '../runtime';
 interface ServeFlags {
   port: string;
   host?: string;
+  allowHost: string[];
 }
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function register(program: Command, cli: CliRuntime): void {
   program
@@ -13,18 +16,30 @@ export function register(program: Command, cli: CliRuntime): void {
     .description('serve the app to a browser on this machine (127.0.0.1, behind a random token); Ctrl+C stops')
     .option('--port <n>', 'port to listen on (0 picks a free one)', '7470')
     .option('--host <addr>', 'address to listen on (default 127.0.0.1; anything else exposes the app to the network)')
+    .option(
+      '--allow-host <name>',
+      "one more name the Host header may give, e.g. a reverse proxy's (besides the loopback names and, with a non-loopback --host, this machine's names and addresses); repeatable",
+      collect,
+      [],
+    )
     .action(async (flags: ServeFlags) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port: '${flags.port}' is not a port number (0-65535)`);
       const host = flags.host ?? '127.0.0.1';
-      const [{ startServer, isLoopback }, { rendererDir }, { operations }, { resolveMedia }] = await Promise.all([
+      const [{ startServer }, { isLoopback, parseAllowedHost }, { rendererDir }, { operations }, { resolveMedia }] = await Promise.all([
         import('../../serve/server'),
+        import('../../serve/hosts'),
         import('../../serve/static'),
         import('../../api/operations'),
         import('../../datasets/media'),
       ]);
+      // Checked before anything starts: a bad name is a usage error (exit 2) naming the value.
+      const allowHosts = flags.allowHost.map(parseAllowedHost);
       if (!isLoopback(host)) {
-        cli.warn(`--host ${host} is not a loopback address: anyone who can reach it and learns the token can use this app and read the images it indexed`);
+        cli.warn(
+          `--host ${host} is not a loopback address: anyone who can reach it and learns the token can use this app and read the images it indexed ` +
+            '(requests must still name this machine in their Host header: its name, its addresses, or an --allow-host name)',
+        );
       }
       const services = cli.services();
       const server = await startServer({
@@ -32,6 +47,7 @@ export function register(program: Command, cli: CliRuntime): void {
         operations,
         rendererDir: rendererDir(),
         host,
+        allowHosts,
         port,
         resolveMedia,
         log: (line) => cli.warn(line),
