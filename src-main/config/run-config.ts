@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../api/errors';
+import { checkJsonDepth } from '../core/json-text';
 import { blockNamesFor } from '../training/spec';
 
 const nonNegative = (what: string) => z.number({ error: `must be a number (${what})` }).finite().min(0, `must be ≥ 0`);
@@ -179,6 +180,13 @@ function dotted(path: PropertyKey[]): string {
   return path.map(String).join('.');
 }
 
+/** ` (got -1)` for a value at fault: a scalar or a list, cut short (a message names the value, never a whole document). */
+function shownValue(v: unknown): string {
+  if (v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v))) return '';
+  const text = JSON.stringify(v) ?? String(v);
+  return ` (got ${text.length > 80 ? `${text.slice(0, 77)}…` : text})`;
+}
+
 /** One line naming every field at fault, e.g. `mixup.alpha: must be ≥ 0 (got -1)`. */
 export function describeConfigIssues(issues: IssueLike[], raw: unknown): string {
   return issues
@@ -188,22 +196,24 @@ export function describeConfigIssues(issues: IssueLike[], raw: unknown): string 
         return issue.keys.map((k) => `${dotted([...issue.path, k])}: unknown key`).join('; ');
       }
       const field = dotted(issue.path) || '(config)';
-      let got = '';
       let v: unknown = raw;
       for (const p of issue.path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
-      if (v !== undefined && (typeof v !== 'object' || v === null)) got = ` (got ${JSON.stringify(v)})`;
-      else if (Array.isArray(v)) got = ` (got ${JSON.stringify(v)})`;
-      return `${field}: ${issue.message}${got}`;
+      // JSON.parse turns 1e999 into Infinity, which JSON.stringify would show as null.
+      if (typeof v === 'number' && !Number.isFinite(v)) return `${field}: must be a finite number (got a number too large to represent)`;
+      return `${field}: ${issue.message}${shownValue(v)}`;
     })
     .join('; ');
 }
 
 /** Validates and fills defaults; throws AppError('input', 'mixup.alpha: must be ≥ 0 (got -1)') naming the field. */
 export function resolveRunConfig(raw: unknown, source = 'run config'): RunConfig {
-  if (raw === undefined || raw === null) raw = {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new AppError('input', `${source}: must be a JSON object`);
+  // Left out = every default; `null` is a document that says nothing a run could use: refused.
+  if (raw === undefined) raw = {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new AppError('input', `${source}: a run config must be a JSON object`);
   }
+  // Before zod and the messages below walk it: they recurse, and would overflow on a 100,000-deep value.
+  checkJsonDepth(raw, source);
   const res = runConfigSchema.safeParse(raw);
   if (!res.success) {
     throw new AppError('input', `${source}: ${describeConfigIssues(res.error.issues as IssueLike[], raw)}`);

@@ -4,6 +4,7 @@
  * weight 1 are stored. Forbidden = weight 0.
  */
 import { AppError } from '../api/errors';
+import { checkJsonDepth } from '../core/json-text';
 import type { Db } from '../db/connection';
 import { listClasses } from '../datasets/repository';
 import type { PairPolicy } from './plan';
@@ -57,7 +58,9 @@ export function checkClass(db: Db, datasetId: number, name: string, datasetName?
 
 function checkWeight(weight: number, where = 'weight'): void {
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 1) {
-    throw new AppError('input', `${where}: must be a number in [0, 1] (0 = forbidden, 1 = default), got ${JSON.stringify(weight)}`);
+    // Quote a number, never a structure (it may be huge, or not the user's own text).
+    const got = typeof weight === 'number' ? String(weight) : weight === null ? 'null' : `a ${Array.isArray(weight) ? 'list' : typeof weight}`;
+    throw new AppError('input', `${where}: must be a number in [0, 1] (0 = forbidden, 1 = default), got ${got}`);
   }
 }
 
@@ -127,11 +130,14 @@ export function exportPolicy(db: Db, datasetId: number, datasetName: string): Po
  * every class must be a class of the dataset, weights in [0, 1], no pair twice with different weights.
  */
 export function parsePolicyFile(raw: unknown, classes: readonly string[], file: string): PolicyFile['pairs'] {
+  checkJsonDepth(raw, file);
   const list = Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? (raw as { pairs?: unknown }).pairs : undefined;
   if (!Array.isArray(list)) throw new AppError('input', `${file}: expected {"pairs": [{"a", "b", "weight", "note"}]} or an array of pairs`);
   if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
     const fmt = (raw as { format?: unknown }).format;
-    if (fmt !== undefined && fmt !== 'mixup-studio.pair-policy') throw new AppError('input', `${file}: format '${String(fmt)}' is not a MixUp Studio pair policy`);
+    if (fmt !== undefined && fmt !== 'mixup-studio.pair-policy') {
+      throw new AppError('input', `${file}: not a MixUp Studio pair policy (its format is not 'mixup-studio.pair-policy')`);
+    }
   }
   const known = new Set(classes);
   const seen = new Map<string, number>();

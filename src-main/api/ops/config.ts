@@ -1,7 +1,8 @@
 /** The run config's JSON Schema and its resolution (defaults filled, checked, optionally against a dataset). */
 import { z } from 'zod';
 import { defineOp } from '../contract';
-import { resolveRunConfig, runConfigJsonSchema, withDatasetDefaults } from '../../config/run-config';
+import { runConfigFromDocument } from '../../config/read-config';
+import { runConfigJsonSchema, withDatasetDefaults } from '../../config/run-config';
 
 export const configOps = [
   defineOp({
@@ -18,7 +19,8 @@ export const configOps = [
       dataset: z.union([z.string().min(1), z.number().int().positive()]).optional(),
     }),
     async run(ctx, input) {
-      const config = resolveRunConfig(input.config ?? {}, 'config');
+      // The same reading as a file's (an export's config.json included); left out = the defaults.
+      const { config } = runConfigFromDocument(input.config === undefined ? {} : input.config, 'config');
       if (input.dataset === undefined) return config;
       const { resolveDataset, listUsableImages } = await import('../../datasets/repository');
       const { datasetModelDefaults } = await import('../../mixup/preview');

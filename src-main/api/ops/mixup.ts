@@ -11,10 +11,11 @@ export const mixupOps = [
       config: z.unknown().optional(),
     }),
     async run(ctx, input) {
-      const { resolveRunConfig } = await import('../../config/run-config');
+      const { runConfigFromDocument } = await import('../../config/read-config');
       const { resolveDataset } = await import('../../datasets/repository');
       const { previewMixup } = await import('../../mixup/preview');
-      const config = resolveRunConfig(input.config ?? {}, 'config');
+      // The same reading as a file's (an export's config.json included); left out = the defaults.
+      const { config } = runConfigFromDocument(input.config === undefined ? {} : input.config, 'config');
       const ds = resolveDataset(ctx.services.db, input.dataset);
       return previewMixup(ctx.services.db, ds, config, {
         signal: ctx.signal,

@@ -1,12 +1,11 @@
 /**
  * The class-pair policy operations (CLI.md "Pair policy"): which class pairs may be blended, and how often.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defineOp } from '../contract';
 import { datasetRef } from '../refs';
-import { AppError } from '../errors';
+import { parseJsonText, POLICY_MAX_BYTES, readUserText, writeUserFile } from '../../core/user-files';
 import { listClasses, resolveDataset } from '../../datasets/repository';
 import {
   exportPolicy,
@@ -74,19 +73,17 @@ export const policyOps = [
   defineOp({
     name: 'policy:export',
     summary: 'Writes the policy of a dataset to a JSON file (class names; importable into another copy)',
-    input: z.strictObject({ dataset: datasetRef, file: z.string().min(1).optional() }),
+    input: z.strictObject({
+      dataset: datasetRef,
+      file: z.string().min(1).optional(),
+      /** Replace an existing regular file (never a link, device or folder). */
+      force: z.boolean().optional(),
+    }),
     run(ctx, input) {
       const ds = resolveDataset(ctx.services.db, input.dataset);
       const doc = exportPolicy(ctx.services.db, ds.id, ds.name);
       if (!input.file) return { file: null, pairs: doc.pairs.length, policy: doc };
-      const file = resolve(input.file);
-      const tmp = `${file}.${process.pid}.tmp`;
-      try {
-        writeFileSync(tmp, `${JSON.stringify(doc, null, 2)}\n`);
-        renameSync(tmp, file);
-      } catch (err) {
-        throw new AppError('io', `cannot write ${file}: ${(err as Error).message}`);
-      }
+      const file = writeUserFile(input.file, `${JSON.stringify(doc, null, 2)}\n`, { what: 'policy', force: input.force, field: 'file' });
       return { file, pairs: doc.pairs.length, policy: doc };
     },
   }),
@@ -100,20 +97,8 @@ export const policyOps = [
       const ds = resolveDataset(ctx.services.db, input.dataset);
       let raw: unknown = input.policy;
       const source = input.file ? resolve(input.file) : 'policy';
-      if (input.file) {
-        let text: string;
-        try {
-          text = readFileSync(source, 'utf8');
-        } catch (err) {
-          const code = (err as { code?: string }).code;
-          throw new AppError(code === 'ENOENT' ? 'not-found' : 'io', `cannot read ${source}: ${(err as Error).message}`);
-        }
-        try {
-          raw = JSON.parse(text);
-        } catch (err) {
-          throw new AppError('input', `${source}: not valid JSON (${(err as Error).message})`);
-        }
-      }
+      // A regular file below the cap, read bounded; a syntax error says where, never what.
+      if (input.file) raw = parseJsonText(readUserText(source, { what: 'policy', maxBytes: POLICY_MAX_BYTES }), source);
       const classes = listClasses(ctx.services.db, ds.id).map((c) => c.name);
       const pairs = parsePolicyFile(raw, classes, source);
       const res = replacePolicy(ctx.services.db, ds.id, pairs);

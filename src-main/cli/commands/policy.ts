@@ -69,10 +69,11 @@ export function register(program: Command, cli: CliRuntime): void {
   policy
     .command('export')
     .argument('<dataset>', 'dataset name or id')
-    .argument('<file>', 'JSON file to write')
+    .argument('<file>', 'JSON file to write (a new file; see --force)')
+    .option('--force', 'replace FILE if it exists (only a regular file; never a link, device or folder)')
     .description('write the policy to a JSON file (class names)')
-    .action(async (dataset: string, file: string) => {
-      const r = await cli.invoke<{ file: string; pairs: number }>('policy:export', { dataset, file });
+    .action(async (dataset: string, file: string, opts: { force?: boolean }) => {
+      const r = await cli.invoke<{ file: string; pairs: number }>('policy:export', { dataset, file, ...(opts.force ? { force: true } : {}) });
       cli.output({ file: r.file, pairs: r.pairs }, (x) => `wrote ${x.pairs} pair(s) to ${x.file}`);
     });
 
