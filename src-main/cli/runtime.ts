@@ -10,6 +10,8 @@ export interface InvokeOptions {
   progress?: string | string[];
   /** Sees every event (after the bar); for commands that print more than a bar. */
   onEvent?(topic: string, data: unknown): void;
+  /** Cancels the call too when it fires (beside Ctrl+C), e.g. on SIGTERM for a command that must stop cleanly. */
+  signal?: AbortSignal;
 }
 
 export interface CliRuntime {
@@ -56,7 +58,7 @@ export function createRuntime(program: Command): CliRuntime & { dispose(): void 
       try {
         return (await invokeOperation(operations, opName, input, {
           services: runtime.services(),
-          signal: controller.signal,
+          signal: opts.signal ? AbortSignal.any([controller.signal, opts.signal]) : controller.signal,
           emit(topic, data) {
             if (bar && topics.has(topic)) bar.update(data as ProgressData);
             opts.onEvent?.(topic, data);

@@ -7,8 +7,11 @@
  * train.engine) and ends with `done` (final status) or `error` (an error envelope).
  *
  * A worker also treats SIGTERM and SIGINT as "cancel at the next batch" (`runs cancel RUN` from another
- * process signals the run's pid; Ctrl+C reaches the whole process group). A worker that dies without `done`
- * (killed, crashed) leaves its run `running` with a dead pid, which the runs repository reports as interrupted.
+ * process signals the run's pid; Ctrl+C reaches the whole process group), and so the loss of its host: when
+ * the IPC channel closes (the host exited, however: even kill -9) it cancels, and exits on its own if that
+ * takes more than a few seconds, so no worker outlives its host. A worker that dies without `done` (killed,
+ * crashed) leaves its run `running` with its run lock dropped, which the runs repository reports as
+ * interrupted.
  */
 import { fork } from 'node:child_process';
 import { AppError, fromErrorEnvelope, toErrorEnvelope, type ErrorEnvelope } from '../api/errors';
@@ -42,7 +45,12 @@ export interface TrainingTransport {
 export interface WorkerPort {
   send(msg: WorkerToHost): Promise<void>;
   onMessage(cb: (msg: HostToWorker) => void): void;
+  /** Calls `cb` once the host is gone (its channel closed); a port that cannot tell leaves it out. */
+  onHostGone?(cb: () => void): void;
 }
+
+/** How long a worker whose host is gone may take to stop at a batch boundary before it exits anyway. */
+export const ORPHAN_GRACE_MS = 5000;
 
 export const TRAIN_WORKER = { name: 'train-worker', source: 'training/worker.ts' } as const;
 
@@ -135,6 +143,13 @@ export function serveTrainingWorker(port: WorkerPort, exit: (code: number) => vo
   };
   process.on('SIGTERM', cancel);
   process.on('SIGINT', cancel);
+  port.onHostGone?.(() => {
+    cancel();
+    // Nothing can wait for this worker any more: record the cancel if the loop gets there in time, else go
+    // (the run then reads as interrupted: its lock dies with the process). Not before `start`: exit at once.
+    if (!started) return exit(1);
+    setTimeout(() => exit(1), ORPHAN_GRACE_MS).unref();
+  });
   port.onMessage((msg) => {
     if (msg.type === 'cancel') cancel();
     if (msg.type !== 'start' || started) return;

@@ -2,9 +2,13 @@
  * Runs in SQLite: the run row (resolved config, backend, preprocessing, final metrics), one row per epoch and
  * the MixUp audit per epoch. Rows become camelCase `RunInfo` records.
  */
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Db } from '../db/connection';
 import type { Preprocessing } from './data';
 import { AppError } from '../api/errors';
+import { homePaths } from '../core/services';
+import { probeRunLock, runLockPath } from './run-lock';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'cancelled', 'interrupted'];
@@ -123,53 +127,137 @@ const now = () => new Date().toISOString();
 /** A heartbeat older than this marks a `running` run as interrupted even if its pid was reused. */
 export const HEARTBEAT_STALE_MS = 10 * 60 * 1000;
 
-function processAlive(pid: number): boolean {
+/** The lock file of a run of the home whose database is `db` (see ./run-lock.ts); null for an in-memory db. */
+function lockFileOf(db: Db, id: number): string | null {
+  if (!db.name || db.memory) return null;
+  return runLockPath(homePaths(dirname(db.name)).runs, id);
+}
+
+/** A zombie (killed, not reaped) still answers kill(pid, 0); on Linux its /proc state says Z. */
+function isZombie(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !isZombie(pid);
+}
+
+type LiveRow = { id: number; status: RunStatus; pid: number | null; heartbeat_at: string | null };
+
 /**
- * A `running` run whose training process is gone (or silent for too long) is interrupted; stores that.
- * Returns the status now in force.
+ * Whether the training process behind a `running` row is alive. The run lock decides when the run has one
+ * (held: alive; left behind unlocked: its holder died). A row without a lock file (a run not yet claimed by
+ * its worker, or one from an older version) falls back to its pid and heartbeat.
  */
-export function reconcileStatus(db: Db, row: { id: number; status: RunStatus; pid: number | null; heartbeat_at: string | null }): RunStatus {
-  if (row.status !== 'running') return row.status;
+function runAlive(db: Db, row: LiveRow): boolean {
+  const file = lockFileOf(db, row.id);
+  const lock = file ? probeRunLock(file) : 'absent';
+  if (lock !== 'absent') return lock === 'held';
   const stale = row.heartbeat_at !== null && Date.now() - Date.parse(row.heartbeat_at) > HEARTBEAT_STALE_MS;
   const dead = row.pid !== null && !processAlive(row.pid);
-  if (!dead && !stale) return 'running';
-  db.prepare(`UPDATE runs SET status = 'interrupted', pid = NULL WHERE id = ? AND status = 'running'`).run(row.id);
-  return 'interrupted';
+  return !dead && !stale;
 }
 
-/** The training process ended without recording an end (killed, crashed, never started): interrupted. */
-export function markInterruptedIfRunning(db: Db, id: number): void {
-  db.prepare(`UPDATE runs SET status = 'interrupted', pid = NULL WHERE id = ? AND status = 'running'`).run(id);
+/**
+ * The status to show for a row: a `running` run whose process is gone is `interrupted`. Derived, never
+ * stored: reading must work on a read-only or full disk. The writes that happen anyway (a claim, a resume,
+ * a cancel) persist it (`markInterruptedIfDead`).
+ */
+export function effectiveStatus(db: Db, row: LiveRow): RunStatus {
+  if (row.status !== 'running' || runAlive(db, row)) return row.status;
+  // It may have ended between the row's read and the probe: the stored end wins.
+  const now = db.prepare(`SELECT status FROM runs WHERE id = ?`).get(row.id) as { status: RunStatus } | undefined;
+  return now && now.status !== 'running' ? now.status : 'interrupted';
 }
 
+/** Stores `interrupted` for a `running` row whose process is dead (for callers that write anyway). */
+export function markInterruptedIfDead(db: Db, id: number): void {
+  const row = db.prepare(`SELECT id, status, pid, heartbeat_at FROM runs WHERE id = ?`).get(id) as LiveRow | undefined;
+  if (!row || row.status !== 'running' || runAlive(db, row)) return;
+  db.prepare(`UPDATE runs SET status = 'interrupted', pid = NULL WHERE id = ? AND status = 'running' AND pid IS ?`).run(id, row.pid);
+}
+
+/**
+ * The training process `pid` ended without recording an end (killed, crashed, never started): interrupted.
+ * Only while the row is still that process's (a run another process has claimed since is left alone).
+ */
+export function markInterruptedIfRunning(db: Db, id: number, pid: number | null): void {
+  db.prepare(`UPDATE runs SET status = 'interrupted', pid = NULL WHERE id = ? AND status = 'running' AND pid IS ?`).run(id, pid);
+}
+
+/**
+ * A run whose failure its worker could not record: `failed`, but only while the row is still held by one of
+ * `pids` (the host that created it, that call's worker), never a row another process has claimed.
+ */
+export function failIfHeldBy(db: Db, id: number, pids: Array<number | null | undefined>, error: string): void {
+  const own = pids.filter((p): p is number => typeof p === 'number');
+  if (own.length === 0) return;
+  db.prepare(
+    `UPDATE runs SET status = 'failed', finished_at = ?, pid = NULL, error = ?
+     WHERE id = ? AND status = 'running' AND pid IN (${own.map(() => '?').join(', ')})`,
+  ).run(now(), error, id, ...own);
+}
+
+/**
+ * A new run, `running` on behalf of `pid` (default: this process, which starts its worker) until the worker
+ * claims it: if that process dies before, the pid rule shows the run interrupted.
+ */
 export function createRun(
   db: Db,
-  r: { datasetId: number; datasetName: string; config: unknown; epochsPlanned: number; classes: string[]; datasetFingerprint: string },
+  r: { datasetId: number; datasetName: string; config: unknown; epochsPlanned: number; classes: string[]; datasetFingerprint: string; pid?: number },
 ): number {
   const info = db
     .prepare(
-      `INSERT INTO runs (dataset_id, dataset_name, status, config, classes, dataset_fingerprint, epochs_planned, checkpoint_dir)
-       VALUES (?, ?, 'running', ?, ?, ?, ?, '')`,
+      `INSERT INTO runs (dataset_id, dataset_name, status, config, classes, dataset_fingerprint, epochs_planned, checkpoint_dir, pid, heartbeat_at)
+       VALUES (?, ?, 'running', ?, ?, ?, ?, '', ?, ?)`,
     )
-    .run(r.datasetId, r.datasetName, JSON.stringify(r.config), JSON.stringify(r.classes), r.datasetFingerprint, r.epochsPlanned);
+    .run(r.datasetId, r.datasetName, JSON.stringify(r.config), JSON.stringify(r.classes), r.datasetFingerprint, r.epochsPlanned, r.pid ?? process.pid, now());
   return Number(info.lastInsertRowid);
+}
+
+/** A new run's worker has started (not yet claimed): its pid stands for the run from now on. */
+export function handOverRun(db: Db, id: number, fromPid: number, toPid: number): void {
+  db.prepare(`UPDATE runs SET pid = ?, heartbeat_at = ? WHERE id = ? AND status = 'running' AND pid = ?`).run(toPid, now(), id, fromPid);
 }
 
 export function setRunPaths(db: Db, id: number, checkpointDir: string, modelDir: string): void {
   db.prepare(`UPDATE runs SET checkpoint_dir = ?, model_dir = ? WHERE id = ?`).run(checkpointDir, modelDir, id);
 }
 
-/** The training process took the run: record its pid and mark it running. */
+/**
+ * The training process `pid`, holding the run's lock (./run-lock.ts), takes the run: one conditional UPDATE
+ * in an immediate transaction, so it succeeds only from the state just read. Whoever held a `running` row
+ * before is dead (the lock says so); a completed run is refused. AppError 'conflict' leaves the row as it was.
+ */
 export function claimRun(db: Db, id: number, pid: number): void {
-  db.prepare(`UPDATE runs SET status = 'running', pid = ?, heartbeat_at = ?, finished_at = NULL, error = NULL WHERE id = ?`).run(pid, now(), id);
+  db.transaction(() => {
+    const row = db.prepare(`SELECT status, pid FROM runs WHERE id = ?`).get(id) as { status: RunStatus; pid: number | null } | undefined;
+    if (!row) throw new AppError('not-found', `run ${id} does not exist`);
+    if (row.status === 'completed') throw new AppError('conflict', `run ${id} already completed; nothing to resume`);
+    const info = db
+      .prepare(
+        `UPDATE runs SET status = 'running', pid = ?, heartbeat_at = ?, finished_at = NULL, error = NULL
+         WHERE id = ? AND status = ? AND pid IS ?`,
+      )
+      .run(pid, now(), id, row.status, row.pid);
+    if (info.changes !== 1) throw new AppError('conflict', `run ${id} changed while being claimed; try again`);
+  }).immediate();
+}
+
+/** The pid a `running` row names (for a loser's message); null when none. */
+export function runningPid(db: Db, id: number): number | null {
+  const row = db.prepare(`SELECT status, pid FROM runs WHERE id = ?`).get(id) as { status: RunStatus; pid: number | null } | undefined;
+  return row && row.status === 'running' ? row.pid : null;
 }
 
 export function setRunEngine(db: Db, id: number, backend: string, device: string, preprocessing: PreprocessingInfo): void {
@@ -227,7 +315,7 @@ export function finishRun(db: Db, id: number, status: Exclude<RunStatus, 'runnin
 }
 
 function rowToInfo(db: Db, row: RunRow, withDetail: boolean): RunInfo {
-  const status = reconcileStatus(db, row);
+  const status = effectiveStatus(db, row);
   const epochs = withDetail
     ? (db.prepare(`SELECT * FROM run_epochs WHERE run_id = ? ORDER BY epoch`).all(row.id) as EpochDbRow[]).map(
         (e): EpochRow => ({

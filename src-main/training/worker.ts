@@ -23,6 +23,8 @@ if (parentPort) {
           process.send!(msg, undefined, {}, () => resolve());
         }),
       onMessage: (cb) => process.on('message', (m) => cb(m as HostToWorker)),
+      // The channel closes when the host exits, even by kill -9: the signal that this worker is orphaned.
+      onHostGone: (cb) => process.once('disconnect', cb),
     },
     (code) => {
       if (process.connected) process.disconnect();

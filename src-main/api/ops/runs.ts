@@ -105,7 +105,7 @@ export const runsOps = [
           const ds = resolveDataset(db, input.dataset);
           if (ds.id !== run.datasetId) throw new AppError('input', `run ${run.id} was trained on dataset '${run.datasetName}', not '${ds.name}'`);
         }
-        if (run.status === 'running') throw new AppError('conflict', `run ${run.id} is still running (pid ${run.pid})`);
+        if (run.status === 'running') throw new AppError('conflict', `run ${run.id} is already running (pid ${run.pid ?? 'unknown'})`);
         if (run.status === 'completed') throw new AppError('conflict', `run ${run.id} already completed; nothing to resume`);
         runId = run.id;
         resume = true;
@@ -164,24 +164,48 @@ export const runsOps = [
         }
         const fingerprint = datasetFingerprint(db, ds.id);
         const resolved = { ...config, policy, dataset: { name: ds.name, id: ds.id, fingerprint } };
-        runId = repo.createRun(db, { datasetId: ds.id, datasetName: ds.name, config: resolved, epochsPlanned: config.epochs, classes, datasetFingerprint: fingerprint });
+        runId = repo.createRun(db, {
+          datasetId: ds.id,
+          datasetName: ds.name,
+          config: resolved,
+          epochsPlanned: config.epochs,
+          classes,
+          datasetFingerprint: fingerprint,
+          pid: process.pid,
+        });
         const { runFolders } = await import('../../training/train-run');
         const f = runFolders(ctx.services, runId);
         repo.setRunPaths(db, runId, f.checkpointDir, f.modelDir);
       }
       ctx.emit('run.status', { runId, status: 'starting' });
       let final: Awaited<ReturnType<typeof runInWorker>>;
+      let workerPid: number | undefined;
+      const isNew = !resume;
       try {
         final = await runInWorker(
           { home: ctx.services.home, runId, backend: input.backend, threads: input.threads, resume },
-          { emit: (topic, data) => ctx.emit(topic, data), signal: ctx.signal },
+          {
+            emit: (topic, data) => ctx.emit(topic, data),
+            signal: ctx.signal,
+            onStart: (t) => {
+              workerPid = t.pid;
+              // A new run stands on this process until its worker claims it; from now on on the worker.
+              if (isNew && workerPid !== undefined) repo.handOverRun(db, runId, process.pid, workerPid);
+            },
+          },
         );
       } catch (err) {
-        // The worker records its own failures; one that never started leaves the run to us.
-        if (repo.getRun(db, runId).status === 'running') repo.finishRun(db, runId, 'failed', { error: (err as Error).message });
+        // The worker records its own failures. When it could not (it never started, or the database refused the
+        // write), the row is ended here, but only while it is still this call's: the run's new row on this
+        // process, or the row this call's worker claimed. A worker that lost the claim leaves the winner's row.
+        try {
+          repo.failIfHeldBy(db, runId, [isNew ? process.pid : null, workerPid], (err as Error).message);
+        } catch {
+          /* the database refuses writes too: the row reads as interrupted once its processes are gone */
+        }
         throw err;
       }
-      if (final === 'interrupted') repo.markInterruptedIfRunning(db, runId);
+      if (final === 'interrupted') repo.markInterruptedIfRunning(db, runId, workerPid ?? null);
       return trainDoc(repo.getRun(db, runId));
     },
   }),
@@ -238,8 +262,10 @@ export const runsOps = [
     summary: 'Asks a running run to stop at its next batch and waits until it is marked cancelled',
     input: z.strictObject({ run: runRef, waitSeconds: z.number().min(0).max(600).default(60) }),
     async run(ctx, input) {
-      const { getRun } = await import('../../training/runs-repository');
+      const { getRun, markInterruptedIfDead } = await import('../../training/runs-repository');
       const run = getRun(ctx.services.db, input.run);
+      // A cancel writes anyway: a run whose process died is stored as what it reads, interrupted.
+      if (run.status === 'interrupted') markInterruptedIfDead(ctx.services.db, run.id);
       if (run.status !== 'running' || run.pid === null) {
         throw new AppError('conflict', `run ${run.id} is not running (status ${run.status})`);
       }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readRunConfigFile } from '../../config/read-config';
 import type { TrainDoc } from '../../api/ops/runs';
-import { AppError } from '../../api/errors';
+import { AppError, cancelled } from '../../api/errors';
 import type { CliRuntime } from '../runtime';
 
 const f = (x: number | null | undefined, d = 4) => (x === null || x === undefined ? '-' : x.toFixed(d));
@@ -41,18 +41,30 @@ export function register(program: Command, cli: CliRuntime): void {
       } else if (opts.resume === undefined) {
         throw new AppError('input', '--config FILE is required (or --resume RUN)');
       }
-      const r = await cli.invoke<TrainDoc>(
-        'runs:train',
-        { dataset, config, configSource, backend: opts.backend, threads: opts.threads, resume: opts.resume },
-        {
-          progress: 'train.progress',
-          onEvent(topic, data) {
-            const d = data as { message?: string; runId?: number; status?: string; backend?: string; device?: string };
-            if (topic === 'train.warning' && d.message) cli.warn(d.message);
-            if (topic === 'train.engine') cli.warn(`run ${d.runId}: training on ${d.backend} (${d.device})`);
+      // SIGTERM (a service manager, `kill`) cancels like Ctrl+C: the worker stops at its next batch and the run
+      // is recorded cancelled, resumable. A second SIGTERM is not caught: this process dies, and the worker,
+      // seeing its IPC channel close, stops itself.
+      const terminated = new AbortController();
+      const onTerm = () => {
+        cli.warn('SIGTERM: cancelling the run (it stops at the next batch and can be resumed)');
+        terminated.abort(cancelled());
+      };
+      process.once('SIGTERM', onTerm);
+      const r = await cli
+        .invoke<TrainDoc>(
+          'runs:train',
+          { dataset, config, configSource, backend: opts.backend, threads: opts.threads, resume: opts.resume },
+          {
+            progress: 'train.progress',
+            signal: terminated.signal,
+            onEvent(topic, data) {
+              const d = data as { message?: string; runId?: number; status?: string; backend?: string; device?: string };
+              if (topic === 'train.warning' && d.message) cli.warn(d.message);
+              if (topic === 'train.engine') cli.warn(`run ${d.runId}: training on ${d.backend} (${d.device})`);
+            },
           },
-        },
-      );
+        )
+        .finally(() => process.off('SIGTERM', onTerm));
       cli.output(r, humanTrain);
       if (r.status === 'cancelled') throw new AppError('cancelled', `run ${r.run.id} cancelled; continue it with --resume ${r.run.id}`);
       if (r.status === 'interrupted') throw new AppError('internal', `run ${r.run.id} was interrupted (its training process died); continue it with --resume ${r.run.id}`);

@@ -1,0 +1,115 @@
+/**
+ * The run lock: proof that a training process is alive, which the operating system withdraws the moment that
+ * process dies.
+ *
+ * Why not `kill(pid, 0)`: a killed process that nobody has reaped yet (a zombie; for ever under a PID 1 that
+ * never reaps) still answers it, and a pid can be reused. A POSIX record lock (fcntl) is released by the kernel
+ * when its holder exits, before it becomes a zombie, and is never inherited or reused. Node has no flock/fcntl,
+ * but SQLite takes exactly such locks on its files, so the lock file is a (empty) SQLite database:
+ *
+ * - the holder opens it and keeps `BEGIN EXCLUSIVE` open for the run's life (journal in memory, so no
+ *   `-journal` file appears beside it and nothing is ever written to the disk);
+ * - anyone else probes it with a read-only connection and busy_timeout 0: SQLITE_BUSY means held (alive), a
+ *   successful read means nobody holds it (the holder is dead), and a missing file means the run never took
+ *   a lock (a run from an older version: callers fall back to pid + heartbeat).
+ *
+ * The file lives in the run's own folder (`RUNS/ID/run.lock`, beside `checkpoint/` and `model/`). Its holder
+ * deletes it when the run ends (before letting go, so a reader never sees it free and present for a run that
+ * ended cleanly); a killed holder leaves it behind, unlocked, which is exactly how its death is seen.
+ */
+import Database from 'better-sqlite3';
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { AppError } from '../api/errors';
+
+export const RUN_LOCK_FILE = 'run.lock';
+
+/** The lock file of run `runId` under the home's runs folder. */
+export function runLockPath(runsDir: string, runId: number): string {
+  return join(runsDir, String(runId), RUN_LOCK_FILE);
+}
+
+export interface RunLock {
+  readonly file: string;
+  /** Deletes the lock file and lets go of the lock. Idempotent. */
+  release(): void;
+}
+
+export type LockState = 'held' | 'free' | 'absent';
+
+const isBusy = (err: unknown) => typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('SQLITE_BUSY');
+
+function inode(file: string): string | null {
+  try {
+    const st = statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Takes the lock, or returns null when a live process holds it. Throws AppError 'io' when the file cannot be
+ * made (a read-only or full disk).
+ */
+export function acquireRunLock(file: string): RunLock | null {
+  // A holder deletes the file before letting go; whoever had it open by then locked a file nobody can see.
+  // Seeing the same inode at the path before opening and after locking rules that out (a few tries).
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let db: Database.Database | undefined;
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      closeSync(openSync(file, 'a'));
+      const before = inode(file);
+      db = new Database(file, { fileMustExist: true });
+      db.pragma('busy_timeout = 0');
+      db.pragma('journal_mode = MEMORY');
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.exec('BEGIN EXCLUSIVE');
+      if (before === null || inode(file) !== before) {
+        db.close();
+        continue;
+      }
+    } catch (err) {
+      db?.close();
+      if (isBusy(err)) return null;
+      throw new AppError('io', `cannot take the run lock ${file}: ${(err as Error).message}`);
+    }
+    const held = db;
+    let released = false;
+    return {
+      file,
+      release() {
+        if (released) return;
+        released = true;
+        try {
+          unlinkSync(file);
+        } catch {
+          /* already gone: nothing to clean */
+        }
+        held.close();
+      },
+    };
+  }
+  throw new AppError('io', `cannot take the run lock ${file}: it keeps being replaced`);
+}
+
+/** Whether a live process holds the lock at `file` (never writes, never takes the lock for more than a read). */
+export function probeRunLock(file: string): LockState {
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch {
+    return 'absent';
+  }
+  try {
+    db.pragma('busy_timeout = 0');
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return 'free';
+  } catch (err) {
+    // Anything but BUSY (a file that is not ours, unreadable): no proof either way.
+    return isBusy(err) ? 'held' : 'absent';
+  } finally {
+    db.close();
+  }
+}
