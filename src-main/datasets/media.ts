@@ -2,10 +2,11 @@
  * Files the UI shows for an image: its thumbnail (made on demand when the verify pass has not made it
  * yet) or the original. Served by the app:// protocol and `serve`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../api/errors';
 import type { Services } from '../core/services';
+import { readImageFileAsync } from './read-file';
 import { getImage, markCorrupt } from './repository';
 import { DecodeError, thumbName, writeThumbnail } from './thumbs';
 
@@ -35,14 +36,15 @@ export async function resolveMedia(
   const name = img.thumb ?? thumbName(img.hash);
   const file = join(services.paths.thumbs, name);
   if (!existsSync(file)) {
-    let input: Buffer;
-    try {
-      input = readFileSync(img.path);
-    } catch (err) {
-      throw new AppError('not-found', `cannot read ${img.path}: ${(err as Error).message}`);
+    // A bounded read: a file too large to be decoded is a verdict on the image; any other read failure is not.
+    const read = await readImageFileAsync(img.path);
+    if (!read.ok && read.failure === 'too-large') {
+      markCorrupt(services.db, imageId, read.reason);
+      throw new AppError('corrupt', `${img.relPath}: ${read.reason}`);
     }
+    if (!read.ok) throw new AppError('not-found', `${img.path}: ${read.reason}`);
     try {
-      await writeThumbnail(input, file);
+      await writeThumbnail(read.buf, file);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw new AppError('io', `cannot write thumbnail ${file}: ${(err as Error).message}`);
       const reason = `decode failed: ${err.message}`;

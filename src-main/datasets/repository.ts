@@ -157,13 +157,22 @@ export function listUsableImages(db: Db, datasetId: number, opts: { split?: Spli
 
 /**
  * Marks an image corrupt with the reason (e.g. when training fails to decode it). It is then left out of
- * `listUsableImages`; the next scan re-reads it only if the file changed.
+ * `listUsableImages`; the next scan re-reads it only if the file changed. Only for a verdict on the image's
+ * content: a file that could not be read is not corrupt.
  */
 export function markCorrupt(db: Db, imageId: number, reason: string): void {
+  if (!markCorruptIfPresent(db, imageId, reason)) throw new AppError('not-found', `no image with id ${imageId}`);
+}
+
+/**
+ * markCorrupt for a row that may be gone: a training works on the file list of its start, and a rescan may
+ * have removed the row since (nothing is left to mark, which is no error). Returns whether a row was marked.
+ */
+export function markCorruptIfPresent(db: Db, imageId: number, reason: string): boolean {
   const res = db
     .prepare("UPDATE images SET status = 'corrupt', reason = ?, verified = 1 WHERE id = ?")
     .run(reason || 'failed to decode', imageId);
-  if (res.changes === 0) throw new AppError('not-found', `no image with id ${imageId}`);
+  return res.changes > 0;
 }
 
 /**

@@ -5,13 +5,15 @@
  * committed row valid and the dataset marked `scanning`; the next scan completes it.
  */
 import { availableParallelism } from 'node:os';
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AppError, cancelled } from '../api/errors';
 import { workerEntry } from '../core/entries';
 import type { Db } from '../db/connection';
+import { checkManifest, readManifest } from './manifest';
 import { readAndProbe, type FileReport } from './read-file';
 import { findDataset, type Split } from './repository';
+import { acquireScanLock } from './scan-lock';
 import { fastWalkAddon, KIND_BAD_NAME, KIND_FILE, KIND_FOLDER, KIND_LINK, KIND_OTHER, SnapshotDiff } from './fast-walk';
 import { hasSnapshot, loadKnown, readSnapshot, saveSnapshot, type Known, type SplitSource } from './snapshot';
 import { summarizeDataset, type DatasetSummary } from './summary';
@@ -274,69 +276,11 @@ function* walkTree(root: string, layout: 'folders' | 'splits', issues: Issue[], 
   }
 }
 
-/** Parses CSV text (RFC 4180 quotes) into rows with their 1-based line numbers. */
-export function parseCsv(text: string): { line: number; cells: string[] }[] {
-  const rows: { line: number; cells: string[] }[] = [];
-  let cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  let line = 1;
-  let rowLine = 1;
-  let any = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          cell += '"';
-          i++;
-        } else quoted = false;
-      } else {
-        if (ch === '\n') line++;
-        cell += ch;
-      }
-      continue;
-    }
-    if (ch === '"' && cell === '') {
-      quoted = true;
-      any = true;
-    } else if (ch === ',') {
-      cells.push(cell);
-      cell = '';
-      any = true;
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      cells.push(cell);
-      if (any || cell !== '') rows.push({ line: rowLine, cells });
-      cells = [];
-      cell = '';
-      any = false;
-      line++;
-      rowLine = line;
-    } else {
-      cell += ch;
-      any = true;
-    }
-  }
-  if (any || cell !== '') {
-    cells.push(cell);
-    rows.push({ line: rowLine, cells });
-  }
-  return rows;
-}
-
+/** The manifest's rows as candidates, streamed (datasets/manifest.ts reads and checks the file). */
 function* manifestCandidates(root: string, manifest: string, issues: Issue[]): Generator<Candidate[]> {
-  let text: string;
-  try {
-    text = readFileSync(manifest, 'utf8');
-  } catch (err) {
-    throw new AppError('not-found', `cannot read manifest ${manifest}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  const rows = parseCsv(text.replace(/^\uFEFF/, ''));
   const name = basename(manifest);
-  if (rows.length && rows[0].cells[0]?.trim().toLowerCase() === 'path' && rows[0].cells[1]?.trim().toLowerCase() === 'label') rows.shift();
   const seen = new Set<string>();
-  for (const { line, cells } of rows) {
+  for (const { line, cells } of readManifest(manifest)) {
     const [rawPath = '', rawLabel = '', rawSplit = ''] = cells.map((c) => c.trim());
     const where = `${name} line ${line}`;
     const rel = rawPath ? posixRel(isAbsolute(rawPath) ? rawPath : relative(root, resolve(root, rawPath))) : `${name}:${line}`;
@@ -429,7 +373,22 @@ export function defaultWorkers(): number {
   return Math.max(1, Math.min(8, availableParallelism()));
 }
 
+/**
+ * Scans a dataset folder (see the file comment). One scan of a folder runs at a time (./scan-lock.ts): a second
+ * one is refused at once with AppError 'conflict' naming the process that holds it.
+ */
 export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult> {
+  const root = resolve(opts.root);
+  const byRoot = db.prepare('SELECT name FROM datasets WHERE root = ? ORDER BY id LIMIT 1').pluck().get(root) as string | undefined;
+  const lock = acquireScanLock(db, root, opts.name ?? byRoot ?? basename(root));
+  try {
+    return await scanFolder(db, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function scanFolder(db: Db, opts: ScanOptions): Promise<ScanResult> {
   const started = performance.now();
   const root = resolve(opts.root);
   let rootStat: Stats;
@@ -440,7 +399,8 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
   }
   if (!rootStat.isDirectory()) throw new AppError('input', `${root} is not a folder`);
   const manifest = opts.manifest ? resolve(opts.manifest) : undefined;
-  if (manifest && !existsSync(manifest)) throw new AppError('not-found', `manifest ${manifest} does not exist`);
+  // A file that is not a manifest (or not a regular file) is refused before the dataset is touched.
+  if (manifest) checkManifest(manifest);
   const valFraction = opts.valFraction ?? 0.2;
   if (!(valFraction >= 0 && valFraction < 1)) throw new AppError('input', `--val-fraction must be in [0, 1), got ${valFraction}`);
   const seed = String(opts.seed ?? 0);
@@ -469,11 +429,18 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
       "UPDATE datasets SET manifest = ?, layout = ?, val_fraction = ?, seed = ?, scan_state = 'scanning', updated_at = ? WHERE id = ?",
     ).run(manifest ?? null, layout, valFraction, seed, nowIso(), datasetId);
   } else {
-    datasetId = Number(
-      db
-        .prepare("INSERT INTO datasets (name, root, manifest, layout, val_fraction, seed, scan_state) VALUES (?, ?, ?, ?, ?, ?, 'scanning')")
-        .run(opts.name ?? basename(root), root, manifest ?? null, layout, valFraction, seed).lastInsertRowid,
-    );
+    const name = opts.name ?? basename(root);
+    try {
+      datasetId = Number(
+        db
+          .prepare("INSERT INTO datasets (name, root, manifest, layout, val_fraction, seed, scan_state) VALUES (?, ?, ?, ?, ?, ?, 'scanning')")
+          .run(name, root, manifest ?? null, layout, valFraction, seed).lastInsertRowid,
+      );
+    } catch (err) {
+      // Another process indexing another folder under the same name got there first (the scan lock is per folder).
+      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+      throw new AppError('conflict', `a dataset named '${name}' was just created by another process for another folder; give this one another --name`);
+    }
   }
   if (resplit) db.prepare("UPDATE images SET split_source = 'pending' WHERE dataset_id = ? AND split_source = 'auto'").run(datasetId);
 
@@ -549,6 +516,15 @@ export async function scanDataset(db: Db, opts: ScanOptions): Promise<ScanResult
           changed--;
           removed++;
         } else added--;
+        continue;
+      }
+      if (!r.ok && r.unreadable) {
+        // A read error (EACCES, EIO...) says nothing about the image: no verdict is stored. A new file gets no
+        // row; a known one keeps its row as it was (its size or mtime differ from the file's), so the next scan
+        // reads it again either way.
+        issues.push({ rel: c.rel, kind: 'skipped', reason: `${r.reason} (not indexed; the next scan tries again)` });
+        if (prior) changed--;
+        else added--;
         continue;
       }
       const cid = classId(c.cls);

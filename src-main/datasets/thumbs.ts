@@ -2,8 +2,9 @@
  * Thumbnails: 128-px WebP files in the home's thumbs folder, named by the image's content hash (so
  * duplicates share one and a moved file keeps its thumbnail). Made from the same decode the verify pass does.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { sweepDeadTemps, tempPathFor } from '../core/temp-files';
 import { fastThumbnailer } from './fast-thumb';
 import { jpegOrientation } from './probe';
 
@@ -13,6 +14,23 @@ export const THUMB_QUALITY = 75;
 
 /** Thumbnail folders this thread already made (saves a mkdir per image). */
 const madeDirs = new Set<string>();
+
+/**
+ * Thumbnails are written into THUMBS/.tmp and renamed into place, so that what a killed verify leaves behind is
+ * in one small folder; the first thumbnail this thread writes there removes the leftovers of dead processes.
+ */
+export const THUMB_TEMP_DIR = '.tmp';
+const sweptTempDirs = new Set<string>();
+
+function thumbTempDir(outFile: string): string {
+  const dir = join(dirname(dirname(outFile)), THUMB_TEMP_DIR);
+  if (!sweptTempDirs.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    sweepDeadTemps(dir);
+    sweptTempDirs.add(dir);
+  }
+  return dir;
+}
 
 /** Path of a thumbnail relative to the thumbs folder. */
 export function thumbName(hash: string): string {
@@ -45,17 +63,25 @@ export async function writeThumbnail(input: Buffer, outFile: string): Promise<{ 
     mkdirSync(dir, { recursive: true });
     madeDirs.add(dir);
   }
-  // Written beside and renamed: a reader never sees half a thumbnail.
-  const tmp = `${outFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  // Written aside and renamed: a reader never sees half a thumbnail.
+  let tmp = tempPathFor(join(thumbTempDir(outFile), basename(outFile)), true);
   try {
-    writeFileSync(tmp, out.data);
+    try {
+      writeFileSync(tmp, out.data);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // The folders went away (thumbnails cleared while running): make them again.
+      sweptTempDirs.clear();
+      madeDirs.clear();
+      mkdirSync(dir, { recursive: true });
+      tmp = tempPathFor(join(thumbTempDir(outFile), basename(outFile)), true);
+      writeFileSync(tmp, out.data);
+    }
+    renameSync(tmp, outFile);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    // The folder went away (thumbnails cleared while running): make it again.
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(tmp, out.data);
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, outFile);
   return { width: out.info.width, height: out.info.height, channels: out.info.channels };
 }
 

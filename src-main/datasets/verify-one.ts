@@ -1,5 +1,5 @@
 /** One image through the verify pass: read, decode, thumbnail. Shared by the worker and the inline path. */
-import { readFileSync } from 'node:fs';
+import { readImageFile } from './read-file';
 import { DecodeError, writeThumbnail } from './thumbs';
 
 export interface VerifyItem {
@@ -8,18 +8,24 @@ export interface VerifyItem {
   thumbFile: string;
 }
 
-export type VerifyOutcome = { id: number; ok: true } | { id: number; ok: false; reason: string };
+/**
+ * `ok: false` is a verdict on the image (it does not decode, or it is too large to): it becomes corrupt.
+ * `unreadable` is no verdict: the file could not be read this time (EACCES, EIO, gone...), and stays unverified.
+ */
+export type VerifyOutcome =
+  | { id: number; ok: true }
+  | { id: number; ok: false; reason: string }
+  | { id: number; ok: false; unreadable: true; reason: string };
 
 export async function verifyOne(item: VerifyItem): Promise<VerifyOutcome> {
-  let input: Buffer;
-  try {
-    // Worker threads (and small inline batches) read synchronously: one call instead of four pool round trips.
-    input = readFileSync(item.file);
-  } catch (err) {
-    return { id: item.id, ok: false, reason: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  // Worker threads (and small inline batches) read synchronously: one call instead of four pool round trips.
+  const read = readImageFile(item.file);
+  if (!read.ok) {
+    if (read.failure === 'too-large') return { id: item.id, ok: false, reason: read.reason };
+    return { id: item.id, ok: false, unreadable: true, reason: read.reason };
   }
   try {
-    await writeThumbnail(input, item.thumbFile);
+    await writeThumbnail(read.buf, item.thumbFile);
     return { id: item.id, ok: true };
   } catch (err) {
     if (err instanceof DecodeError) return { id: item.id, ok: false, reason: `decode failed: ${err.message}` };

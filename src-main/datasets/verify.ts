@@ -1,7 +1,9 @@
 /**
  * The verify pass: decodes every scanned, not yet verified image once, off the main thread, and writes
  * its thumbnail from that decode. Resumable (only unverified images are taken; each batch is committed),
- * with progress; an image that fails to decode becomes corrupt with the decoder's reason.
+ * with progress; an image that fails to decode becomes corrupt with the decoder's reason. A file that cannot
+ * be read (EACCES, EIO, gone) is no verdict on the image: it is reported in `unreadable` and stays
+ * unverified, so the next pass tries it again.
  */
 import { join } from 'node:path';
 import { AppError, cancelled } from '../api/errors';
@@ -26,6 +28,8 @@ export interface VerifyOptions {
 export interface VerifyResult {
   verified: number;
   corrupt: { path: string; reason: string }[];
+  /** Files this pass could not read (not marked corrupt; the next pass tries them again). */
+  unreadable: { path: string; reason: string }[];
   seconds: number;
 }
 
@@ -53,10 +57,11 @@ export async function verifyDataset(services: Services, dataset: string | number
   const commit = db.transaction((outcomes: VerifyOutcome[]) => {
     for (const o of outcomes) {
       if (o.ok) markOk.run(thumbName(hashes.get(o.id)!), o.id);
-      else markBad.run(o.reason, o.id);
+      else if (!('unreadable' in o)) markBad.run(o.reason, o.id);
     }
   });
   const corrupt: { path: string; reason: string }[] = [];
+  const unreadable: { path: string; reason: string }[] = [];
   let done = 0;
   let verified = 0;
   let lastEmit = 0;
@@ -81,6 +86,7 @@ export async function verifyDataset(services: Services, dataset: string | number
         commit(outcomes);
         for (const o of outcomes) {
           if (o.ok) verified++;
+          else if ('unreadable' in o) unreadable.push({ path: relById.get(o.id)!, reason: o.reason });
           else corrupt.push({ path: relById.get(o.id)!, reason: o.reason });
         }
         done += outcomes.length;
@@ -107,5 +113,6 @@ export async function verifyDataset(services: Services, dataset: string | number
   }
   emit(true);
   corrupt.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return { verified, corrupt, seconds: Math.round((performance.now() - started) / 10) / 100 };
+  unreadable.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { verified, corrupt, unreadable, seconds: Math.round((performance.now() - started) / 10) / 100 };
 }

@@ -8,14 +8,24 @@
  * sharp still runs libvips on libuv's pool.
  * Cache: decoded pixels are kept in memory when they fit `memoryBudgetBytes`, else read back per batch from
  * the on-disk cache. The disk cache (`<cacheDir>/pixels/<h>x<w>x<c>-fill/<hh>/<hash>.u8`, keyed by the
- * image's content hash and the preprocessing) is always written, so later runs do not decode again.
+ * image's content hash and the preprocessing) is always written, so later runs do not decode again. Each file
+ * is written as `<hash>.u8.PID.RANDOM.tmp` and renamed into place; a failed write removes its temp file, and
+ * the next build removes the temp files of writers that died (never those of a live one: two trainings of one
+ * dataset may fill one cache at once, each rename putting the same bytes in place).
+ *
+ * What a build leaves out, by cause (the caller reports each): an image that does not decode, or is too large
+ * to (a verdict on its content: `onCorrupt`); a file that vanished since the caller listed it, e.g. removed by
+ * a rescan while a training starts (`onVanished`); a file that cannot be read this time, EACCES or EIO
+ * (`onReadError`: no verdict, the next run tries it again).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AppError, throwIfCancelled } from '../api/errors';
+import { sweepDeadTemps, tempPathFor } from '../core/temp-files';
+import { ImageReadError, readImageFileAsync } from '../datasets/read-file';
 import type { Rng } from '../mixup/rng';
 
 export const PIXEL_SCALE = 1 / 255;
@@ -58,20 +68,39 @@ export interface DecodeJob {
   channels: 1 | 3;
 }
 
+/** Why an image was left out: it does not decode (corrupt), its file is gone, or it could not be read now. */
+export type LeftOutCause = 'corrupt' | 'vanished' | 'unreadable';
+
 export interface DecodeOutcome {
   pixels: Uint8Array | null;
   error: string | null;
+  /** With `error`: what kind of failure it was. */
+  cause?: LeftOutCause;
+  /** The pixels decoded but their cache file could not be written (the reason). */
+  cacheError?: string;
 }
 
-/** Decodes one image and writes it to its cache file; never throws (the failure reason comes back). */
+const oneLine = (err: unknown, fallback: string) => (err as Error).message.replace(/\s+/g, ' ').trim() || fallback;
+
+/** Decodes one image and writes it to its cache file; never throws (the failure and its cause come back). */
 export async function decodeToCache(job: DecodeJob): Promise<DecodeOutcome> {
+  let pixels: Uint8Array;
   try {
-    const pixels = await decodeImage(job.path, job.inputSize, job.channels);
-    if (job.cacheFile) writeAtomic(job.cacheFile, pixels);
-    return { pixels, error: null };
+    pixels = await decodeImage(job.path, job.inputSize, job.channels);
   } catch (err) {
-    return { pixels: null, error: (err as Error).message.replace(/\s+/g, ' ').trim() || 'failed to decode' };
+    const cause: LeftOutCause =
+      err instanceof ImageReadError && err.failure !== 'too-large' ? (err.failure === 'missing' ? 'vanished' : 'unreadable') : 'corrupt';
+    return { pixels: null, error: oneLine(err, 'failed to decode'), cause };
   }
+  if (job.cacheFile) {
+    try {
+      writeAtomic(job.cacheFile, pixels);
+    } catch (err) {
+      // The cache is not the image: a full disk is no reason to call the image corrupt.
+      return { pixels, error: null, cacheError: oneLine(err, 'write failed') };
+    }
+  }
+  return { pixels, error: null };
 }
 
 export interface StoreOptions {
@@ -85,15 +114,27 @@ export interface StoreOptions {
   workers?: number;
   signal?: AbortSignal;
   onProgress?(done: number, total: number): void;
-  /** Called for an image that fails to decode; it is left out of the store. */
+  /** Called for an image that fails to decode (or is too large to); it is left out of the store. */
   onCorrupt?(item: DataItem, reason: string): void;
+  /** Called for an image whose file is gone (ENOENT); it is left out of the store. */
+  onVanished?(item: DataItem, reason: string): void;
+  /** Called for an image whose file cannot be read now (EACCES, EIO...); it is left out, and is not corrupt. */
+  onReadError?(item: DataItem, reason: string): void;
+  /** Called once when pixel cache files cannot be written while the pixels stay in memory (the run goes on). */
+  onWarning?(message: string): void;
 }
 
-/** Decodes one image file to `h·w·c` uint8 pixels (fill resize, alpha dropped, grey or sRGB). */
+/**
+ * Decodes one image file to `h·w·c` uint8 pixels (fill resize, alpha dropped, grey or sRGB). The file is read
+ * by a bounded read (../datasets/read-file.ts): a failure to read it throws ImageReadError, which says whether
+ * the file is gone, unreadable or too large; a failure to decode throws sharp's error.
+ */
 export async function decodeImage(file: string, inputSize: [number, number], channels: 1 | 3): Promise<Uint8Array> {
+  const read = await readImageFileAsync(file);
+  if (!read.ok) throw new ImageReadError(read.failure, read.reason);
   const { default: sharp } = await import('sharp');
   const [h, w] = inputSize;
-  let pipe = sharp(file, { failOn: 'error' }).removeAlpha().resize(w, h, { fit: 'fill' });
+  let pipe = sharp(read.buf, { failOn: 'error' }).removeAlpha().resize(w, h, { fit: 'fill' });
   pipe = channels === 1 ? pipe.greyscale() : pipe.toColourspace('srgb');
   const { data, info } = await pipe.raw().toBuffer({ resolveWithObject: true });
   if (info.width !== w || info.height !== h) throw new Error(`resized to ${info.width}×${info.height}, expected ${w}×${h}`);
@@ -118,11 +159,34 @@ function cacheKey(item: DataItem): string {
   return item.hash && /^[0-9a-zA-Z]+$/.test(item.hash) ? item.hash : createHash('sha1').update(item.path).digest('hex');
 }
 
+/** Writes beside and renames (a reader never sees half a file); a failed write leaves no temp file behind. */
 function writeAtomic(file: string, data: Uint8Array): void {
   mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
+  // Unique per writer: the decode worker threads of one process share its pid.
+  const tmp = tempPathFor(file, true);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Cache folders whose dead writers' temp files this process has removed already. */
+const sweptCacheDirs = new Set<string>();
+
+/** Removes the temp files that writers which died left in a pixel cache folder (`<dir>/<hh>/`). */
+function sweepCacheTemps(dir: string): void {
+  if (sweptCacheDirs.has(dir)) return;
+  sweptCacheDirs.add(dir);
+  let subdirs: string[];
+  try {
+    subdirs = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const sub of subdirs) if (sub.length === 2) sweepDeadTemps(join(dir, sub));
 }
 
 /**
@@ -138,6 +202,8 @@ export class ImageStore {
   readonly inMemory: boolean;
   /** How many images were decoded now (the rest came from the disk cache). */
   decoded = 0;
+  /** How many images were left out, by cause. */
+  readonly leftOut: Record<LeftOutCause, number> = { corrupt: 0, vanished: 0, unreadable: 0 };
 
   private constructor(
     readonly inputSize: [number, number],
@@ -156,9 +222,12 @@ export class ImageStore {
     const dir = opts.cacheDir
       ? join(opts.cacheDir, 'pixels', `${opts.inputSize[0]}x${opts.inputSize[1]}x${opts.channels}-fill`)
       : null;
+    if (dir) sweepCacheTemps(dir);
     const results: Array<Uint8Array | null> = new Array(all.length).fill(null);
     const files: string[] = new Array(all.length).fill('');
     const failed: string[] = new Array(all.length).fill('');
+    const causes: LeftOutCause[] = new Array(all.length).fill('corrupt');
+    let cacheErrors = 0;
     let done = 0;
     const concurrency = Math.max(1, opts.concurrency ?? 4);
     const keep = (i: number, px: Uint8Array | null) => {
@@ -195,11 +264,19 @@ export class ImageStore {
     // 2. Decode the rest: in worker threads when there are enough, else here.
     const job = (i: number): DecodeJob => ({ path: all[i].path, cacheFile: files[i], inputSize: opts.inputSize, channels: opts.channels });
     const settle = (i: number, r: DecodeOutcome) => {
+      if (r.pixels && r.cacheError) {
+        // Pixels read back from the disk cache need their file; pixels kept in memory do not.
+        if (!inMemory) throw new AppError('io', `cannot write the pixel cache file ${files[i]}: ${r.cacheError}`);
+        if (cacheErrors++ === 0) {
+          opts.onWarning?.(`cannot write the pixel cache file ${files[i]}: ${r.cacheError}; this run keeps its pixels in memory, a later one decodes again`);
+        }
+      }
       if (r.pixels) {
         store.decoded += 1;
         keep(i, r.pixels);
       } else {
         failed[i] = r.error ?? 'failed to decode';
+        causes[i] = r.cause ?? 'corrupt';
         keep(i, null);
       }
     };
@@ -241,7 +318,11 @@ export class ImageStore {
     for (let i = 0; i < all.length; i++) {
       const px = results[i];
       if (!px) {
-        opts.onCorrupt?.(all[i], failed[i] || 'failed to decode');
+        const reason = failed[i] || 'failed to decode';
+        store.leftOut[causes[i]] += 1;
+        if (causes[i] === 'vanished') opts.onVanished?.(all[i], reason);
+        else if (causes[i] === 'unreadable') opts.onReadError?.(all[i], reason);
+        else opts.onCorrupt?.(all[i], reason);
         continue;
       }
       store.pos.set(all[i].id, k);

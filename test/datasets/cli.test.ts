@@ -60,7 +60,7 @@ describe('mixup-studio index / datasets / dataset / verify (CLI.md shapes)', () 
     const r = await runCli(['--json', 'index', root, '--verify'], { home, built: true });
     expect(r.code, r.stderr).toBe(0);
     const doc = r.json();
-    expect(doc.verify).toEqual({ verified: goodCount, corrupt: [], seconds: expect.any(Number) });
+    expect(doc.verify).toEqual({ verified: goodCount, corrupt: [], unreadable: [], seconds: expect.any(Number) });
     expect(doc.dataset.name).toBe('tree');
 
     const missing = await runCli(['--json', 'dataset', 'show', 'nope'], { home, built: true });

@@ -84,9 +84,13 @@ export function register(program: Command, cli: CliRuntime): void {
     .action(async (dataset: string) => {
       const r = await cli.invoke<VerifyResult>('datasets:verify', { dataset }, { progress: 'verify.progress' });
       cli.output(r, (x) =>
-        [`verified ${x.verified} images in ${x.seconds}s`, ...(x.corrupt.length ? [`failed to decode (${x.corrupt.length}):`, ...list(x.corrupt, (c) => `${c.path}: ${c.reason}`)] : [])].join(
-          '\n',
-        ),
+        [
+          `verified ${x.verified} images in ${x.seconds}s`,
+          ...(x.corrupt.length ? [`failed to decode (${x.corrupt.length}):`, ...list(x.corrupt, (c) => `${c.path}: ${c.reason}`)] : []),
+          ...(x.unreadable.length
+            ? [`could not be read, not marked corrupt, tried again next time (${x.unreadable.length}):`, ...list(x.unreadable, (c) => `${c.path}: ${c.reason}`)]
+            : []),
+        ].join('\n'),
       );
     });
 
