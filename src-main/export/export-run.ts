@@ -2,12 +2,14 @@
  * `runs:export`: writes a trained run as a folder other tools can use (CLI.md "Compare, export, predict"):
  * `tfjs/model.json` + `tfjs/weights.bin`, `model.onnx`, `labels.json`, `config.json`, `report.html`.
  * The folder is written under a temporary name next to DIR and renamed into place at the end, so a failed or
- * cancelled export leaves nothing half-written. DIR must not exist or be an empty folder.
+ * cancelled export leaves nothing half-written (a killed one leaves a hidden `.partial` folder, which the next
+ * export beside it removes). DIR must not exist or be an empty folder, and is never a symbolic link.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AppError, throwIfCancelled } from '../api/errors';
 import type { Services } from '../core/services';
+import { checkOutputPath } from '../core/user-files';
 import { APP_VERSION } from '../core/version';
 import type { RunInfo } from '../training/runs-repository';
 import { fileListHash, type ExportPreprocessing, type ExportProvenance } from './config-file';
@@ -23,10 +25,19 @@ export interface ExportResult {
   warnings: string[];
 }
 
-/** Throws unless `out` is absent or an empty folder. */
+/**
+ * Throws unless `out` is absent or an empty folder. A symbolic link is refused, dangling or not: the export
+ * would land wherever it points (CLI.md: DIR is created, or may exist and be empty).
+ */
 export function checkOutDir(out: string, flag = '--out'): void {
-  if (!existsSync(out)) return;
-  const st = statSync(out);
+  let st;
+  try {
+    st = lstatSync(out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new AppError('io', `${flag} ${out}: cannot be checked (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (st.isSymbolicLink()) throw new AppError('input', `${flag} ${out}: is a symbolic link; name the folder itself (links are not followed)`);
   if (!st.isDirectory()) throw new AppError('conflict', `${flag} ${out}: exists and is not a folder`);
   const entries = readdirSync(out);
   if (entries.length > 0) {
@@ -35,25 +46,87 @@ export function checkOutDir(out: string, flag = '--out'): void {
 }
 
 /**
+ * The hidden temp folder an export writes before it is renamed to DIR: `.NAME.partial-PID-MS`, beside DIR.
+ * A kill leaves one behind; the next export into the same parent removes those (any NAME) whose PID is dead.
+ */
+const PARTIAL = /^\..+\.partial-([1-9]\d{0,9})-(\d{10,16})$/;
+
+function partialName(target: string): string {
+  return `.${basename(target)}.partial-${process.pid}-${Date.now()}`;
+}
+
+/** Whether `pid` is a live process (EPERM: alive, someone else's). A zombie counts as alive: kept, harmless. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes stale `.partial` folders in `parent`: only real folders (never a link, never a file) whose name is
+ * ours exactly and whose owner process is gone; ours and live ones are exports in progress. Best effort: a
+ * folder that cannot be removed now is left for the next export.
+ */
+export function removeStalePartials(parent: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = PARTIAL.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    const p = join(parent, name);
+    try {
+      if (!lstatSync(p).isDirectory()) continue;
+      rmSync(p, { recursive: true, force: true });
+      removed.push(p);
+    } catch {
+      // Gone meanwhile, or not removable now: the next export tries again.
+    }
+  }
+  return removed;
+}
+
+/**
  * Writes into a fresh sibling temp folder via `write`, then moves it to `out`; the temp folder is removed
- * on failure. Returns the files written (paths relative to out, sorted).
+ * on failure, and stale ones of killed exports beside `out` first. Returns the files written (paths relative
+ * to out, sorted).
  */
 export async function writeFolderAtomically(out: string, write: (dir: string) => Promise<void>): Promise<{ path: string; bytes: number }[]> {
-  const target = resolve(out);
-  checkOutDir(target);
+  // A NUL byte or an over-long name is a mistake naming --out, not an errno.
+  const target = checkOutputPath(out, '--out');
   const parent = dirname(target);
+  removeStalePartials(parent);
+  checkOutDir(target);
   try {
     mkdirSync(parent, { recursive: true });
   } catch (err) {
     throw new AppError('io', `cannot create ${parent}: ${(err as Error).message}`);
   }
-  const tmp = join(parent, `.${basename(target)}.partial-${process.pid}-${Date.now()}`);
-  mkdirSync(tmp);
+  const tmp = join(parent, partialName(target));
+  try {
+    mkdirSync(tmp);
+  } catch (err) {
+    throw new AppError('io', `cannot create a folder in ${parent}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   try {
     await write(tmp);
     checkOutDir(target);
-    if (existsSync(target)) rmdirSync(target);
-    renameSync(tmp, target);
+    try {
+      // An empty DIR is replaced (rmdir never follows a link: one swapped in meanwhile fails here).
+      if (existsSync(target)) rmdirSync(target);
+      renameSync(tmp, target);
+    } catch (err) {
+      throw new AppError('io', `--out ${target}: cannot move the export into place (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
@@ -94,6 +167,7 @@ export async function exportRun(
   input: { run: number; out: string; formats: ExportFormat[] },
   opts: { signal?: AbortSignal; onProgress?(done: number, total: number, label: string): void } = {},
 ): Promise<ExportResult> {
+  checkOutputPath(input.out, '--out');
   const { getRun } = await import('../training/runs-repository');
   const run = getRun(services.db, input.run);
   const formats = [...new Set(input.formats)].sort((a, b) => EXPORT_FORMATS.indexOf(a) - EXPORT_FORMATS.indexOf(b));
@@ -158,7 +232,7 @@ export async function exportRun(
     // tfjs as the engine configures it (production mode); the weights are only read and written, on cpu.
     (await import('../training/engine/index')).loadTf();
     const { loadModel, saveModel } = await import('../training/checkpoint');
-    const model = await loadModel(run.modelDir!);
+    const model = await loadModel(run.modelDir!, { remedy: `run ${run.id}'s saved model is damaged: train it again` });
     try {
       const outputs = model.outputs[0]!.shape;
       if (outputs[outputs.length - 1] !== run.classes.length) {

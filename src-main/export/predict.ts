@@ -3,10 +3,15 @@
  * only what the folder holds: `tfjs/model.json` + weights, `labels.json` and `config.json`'s
  * `preprocessing`. Images are decoded exactly as training decodes them (the same sharp pipeline: fill
  * resize to inputSize, grey or sRGB), then `x = (pixel * scale - mean[c]) / std[c]`.
+ *
+ * The folder is not trusted (issue #11): its JSON files are read bounded and never echoed, the model's weight
+ * paths stay inside it (training/model-files.ts), and config.json's and labels.json's shapes are checked
+ * against the loaded model before any image is decoded.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError, throwIfCancelled } from '../api/errors';
+import { parseJsonText, readUserText } from '../core/user-files';
 import type { ExportPreprocessing } from './config-file';
 
 export interface Prediction {
@@ -20,13 +25,30 @@ export interface ModelFolder {
   preprocessing: ExportPreprocessing;
 }
 
+/** labels.json and config.json are a few KiB; a cap keeps a hostile folder from feeding an endless file. */
+const FOLDER_JSON_MAX_BYTES = 4 * 1024 * 1024;
+/** The sides training accepts (training/spec.ts): a larger inputSize cannot come from a real export. */
+const MIN_SIDE = 4;
+const MAX_SIDE = 1024;
+
 function readJson(file: string, what: string): unknown {
   if (!existsSync(file)) throw new AppError('not-found', `${file}: missing (${what}); is this a folder written by \`mixup-studio export\`?`);
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    // Bounded, regular files only; a syntax error says where, never quoting the text.
+    return parseJsonText(readUserText(file, { what: 'model folder file', maxBytes: FOLDER_JSON_MAX_BYTES }), file);
   } catch (err) {
-    throw new AppError('corrupt', `${file}: not valid JSON (${(err as Error).message})`);
+    if (err instanceof AppError && err.kind !== 'io') throw new AppError('corrupt', err.message);
+    throw err;
   }
+}
+
+/** A value from a file, for a message: short numbers shown, anything else only described. */
+function got(v: unknown): string {
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (Array.isArray(v)) {
+    return v.length <= 4 && v.every((x) => typeof x === 'number' && Number.isFinite(x)) ? `[${v.join(', ')}]` : `a list of ${v.length}`;
+  }
+  return v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /** Reads and checks labels.json and config.json's preprocessing of an export folder. */
@@ -43,12 +65,16 @@ export function readModelFolder(dir: string): ModelFolder {
   if (!p || typeof p !== 'object') throw new AppError('corrupt', `${file}: no "preprocessing" section`);
   const size = p.inputSize;
   if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) {
-    throw new AppError('corrupt', `${file}: preprocessing.inputSize must be [height, width], got ${JSON.stringify(size)}`);
+    throw new AppError('corrupt', `${file}: preprocessing.inputSize must be [height, width], got ${got(size)}`);
   }
-  if (p.channels !== 1 && p.channels !== 3) throw new AppError('corrupt', `${file}: preprocessing.channels must be 1 or 3, got ${JSON.stringify(p.channels)}`);
+  // Checked before the model is even loaded: a tampered 100000×100000 would have every image resized to it.
+  if (!size.every((v) => v >= MIN_SIDE && v <= MAX_SIDE)) {
+    throw new AppError('corrupt', `${file}: preprocessing.inputSize ${got(size)} is outside ${MIN_SIDE}..${MAX_SIDE}, the sizes training accepts; re-export the run`);
+  }
+  if (p.channels !== 1 && p.channels !== 3) throw new AppError('corrupt', `${file}: preprocessing.channels must be 1 or 3, got ${got(p.channels)}`);
   const perChannel = (v: unknown, name: string): number[] => {
     if (!Array.isArray(v) || !(v.length === p.channels || v.length === 1) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-      throw new AppError('corrupt', `${file}: preprocessing.${name} must list one number per channel, got ${JSON.stringify(v)}`);
+      throw new AppError('corrupt', `${file}: preprocessing.${name} must list one number per channel, got ${got(v)}`);
     }
     return v.length === p.channels ? v : new Array<number>(p.channels!).fill(v[0]);
   };
@@ -108,23 +134,32 @@ export async function predictImages(
   if (!existsSync(join(tfjsDir, 'model.json'))) {
     throw new AppError('not-found', `${join(tfjsDir, 'model.json')}: missing; export the run with --format tfjs to predict with it`);
   }
-  // Read every image first, so a bad one is reported before any model work.
-  const inputs: Float32Array[] = [];
-  for (const img of images) {
-    throwIfCancelled(opts.signal, 'predict');
-    inputs.push(await preprocessImage(img, folder.preprocessing));
-  }
   const { initEngine, loadTf } = await import('../training/engine/index');
   await initEngine(opts.backend ? { backend: opts.backend as never } : {});
   const tf = loadTf();
   const { loadModel } = await import('../training/checkpoint');
-  const model = await loadModel(tfjsDir);
+  // The model first: config.json's and labels.json's shapes are checked against it before any image is
+  // decoded (a tampered inputSize must not make every decode a giant resize).
+  const model = await loadModel(tfjsDir, { remedy: 're-export the run' });
   try {
     const [h, w] = folder.preprocessing.inputSize;
     const c = folder.preprocessing.channels;
-    const inShape = model.inputs[0]!.shape;
+    const inShape = model.inputs.length === 1 ? model.inputs[0]!.shape : [];
+    const outShape = model.outputs.length === 1 ? model.outputs[0]!.shape : [];
+    if (inShape.length !== 4 || outShape.length !== 2) {
+      throw new AppError('corrupt', `${join(tfjsDir, 'model.json')}: not an image classifier (one [height, width, channels] input, one class output); re-export the run`);
+    }
     if (inShape[1] !== h || inShape[2] !== w || inShape[3] !== c) {
       throw new AppError('corrupt', `${folder.dir}: the model takes [${inShape.slice(1).join(', ')}] inputs but config.json's preprocessing says [${h}, ${w}, ${c}]`);
+    }
+    if (outShape[1] !== folder.labels.length) {
+      throw new AppError('corrupt', `${folder.dir}: the model outputs ${outShape[1]} classes but labels.json names ${folder.labels.length}`);
+    }
+    // Then every image, so a bad one is reported before any prediction.
+    const inputs: Float32Array[] = [];
+    for (const img of images) {
+      throwIfCancelled(opts.signal, 'predict');
+      inputs.push(await preprocessImage(img, folder.preprocessing));
     }
     const results: Prediction[] = [];
     const per = h * w * c;

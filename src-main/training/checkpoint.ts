@@ -10,9 +10,10 @@
  * written through a small IOHandler (tfjs-node's file:// handler is not installed here).
  */
 import * as tf from '@tensorflow/tfjs';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { AppError } from '../api/errors';
+import { readSavedModel } from './model-files';
 import type { SavedOptimizer } from './optim';
 
 export const CHECKPOINT_FILE = 'checkpoint.bin';
@@ -38,25 +39,72 @@ interface Header {
   optimizer: { name: 'adam' | 'sgd'; step: number; slots: Array<{ name: string; shape: number[]; length: number }> };
 }
 
+/** Our temp names: `NAME.PID.tmp` beside the file they replace. */
+const TEMP_NAME = /^.+\.\d+\.tmp$/;
+
+/**
+ * Deletes the temp files a killed writer left in `dir` (`checkpoint.bin.PID.tmp`, `weights.bin.PID.tmp`, …).
+ * Called by the run's new holder at its start, when no other writer of the folder can be alive.
+ */
+export function removeStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // no folder yet: nothing left over
+  }
+  for (const name of names) {
+    if (!TEMP_NAME.test(name)) continue;
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      /* gone already, or not ours to remove: the next start tries again */
+    }
+  }
+}
+
+/** A write error as the user can act on it: a full disk names the folder; the temp file never stays. */
+function writeError(file: string, err: unknown): AppError {
+  const e = err as NodeJS.ErrnoException;
+  const dir = dirname(file);
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+    return new AppError('io', `no space left on the device holding ${dir} (${e.code}) while writing ${basename(file)}: free some space, then resume the run`);
+  }
+  return new AppError('io', `cannot write ${file}${e.code ? ` (${e.code})` : ''}: ${e.message}`);
+}
+
 function writeFileAtomic(file: string, chunks: Uint8Array[]): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
   try {
-    for (const c of chunks) {
-      let off = 0;
-      while (off < c.length) off += writeSync(fd, c, off, c.length - off);
+    const fd = openSync(tmp, 'w');
+    try {
+      for (const c of chunks) {
+        let off = 0;
+        while (off < c.length) off += writeSync(fd, c, off, c.length - off);
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    renameSync(tmp, file);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never made, or already renamed */
+    }
+    throw writeError(file, err);
   }
-  renameSync(tmp, file);
 }
 
 const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 export async function saveCheckpoint(dir: string, model: tf.LayersModel, optimizer: SavedOptimizer, st: CheckpointState): Promise<void> {
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw writeError(join(dir, CHECKPOINT_FILE), err);
+  }
   const weights: Checkpoint['weights'] = [];
   for (const w of model.weights) {
     weights.push({ name: w.originalName, shape: w.shape.map(Number), data: (await w.read().data()) as Float32Array });
@@ -145,21 +193,20 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
   );
 }
 
-/** Loads a model saved by `saveModel` (or any single-shard tfjs layers model folder). */
-export async function loadModel(dir: string): Promise<tf.LayersModel> {
-  const file = join(dir, 'model.json');
-  if (!existsSync(file)) throw new AppError('not-found', `no saved model at ${file}`);
-  const json = JSON.parse(readFileSync(file, 'utf8')) as {
-    modelTopology: object;
-    weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
-  };
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const parts: Buffer[] = [];
-  for (const group of json.weightsManifest) {
-    specs.push(...group.weights);
-    for (const p of group.paths) parts.push(readFileSync(join(dir, p)));
+/**
+ * Loads a model saved by `saveModel` (or any tfjs layers model folder). The folder is not trusted
+ * (./model-files: paths stay inside it, sizes match the manifest, model.json is bounded and never echoed);
+ * whatever tfjs then refuses is "not a model file", never a tfjs internal message. `remedy` ends each message
+ * ("re-export the run").
+ */
+export async function loadModel(dir: string, opts: { remedy?: string } = {}): Promise<tf.LayersModel> {
+  const saved = readSavedModel(dir, opts.remedy);
+  try {
+    return await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: saved.modelTopology, weightSpecs: saved.weightSpecs, weightData: saved.weightData }),
+    );
+  } catch {
+    // tfjs's messages name layers and weights from the file (its contents): say what failed, not them.
+    throw saved.notAModel('its topology and weights do not build a tfjs layers model');
   }
-  const all = Buffer.concat(parts);
-  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
 }

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { AppError } from '../api/errors';
 import { resolveRunConfig, type RunConfig } from '../config/run-config';
 import type { Services } from '../core/services';
-import { datasetFingerprint, listClasses, listUsableImages, markCorrupt, resolveDataset, type UsableImage } from '../datasets/repository';
+import { datasetFingerprint, listClasses, listUsableImages, markCorruptIfPresent, resolveDataset, type UsableImage } from '../datasets/repository';
 import { createMixer } from '../mixup/mixer';
 import { runStreams, type PlannerState } from '../mixup/plan';
 import type { Rng } from '../mixup/rng';
-import { hasCheckpoint, loadCheckpoint, restoreWeights, saveCheckpoint, saveModel } from './checkpoint';
+import { hasCheckpoint, loadCheckpoint, removeStaleTemps, restoreWeights, saveCheckpoint, saveModel } from './checkpoint';
 import { BatchMaker, ImageStore, PIXEL_SCALE, type DataItem, type Preprocessing } from './data';
 import { evaluate, runEpochs, checkManifoldLayers, trainableVariables } from './loop';
 import { buildNetwork } from './models';
@@ -25,11 +25,13 @@ import {
   getRun,
   heartbeat,
   recordEpoch,
+  runningPid,
   setRunEngine,
   type EpochRow,
   type RunStatus,
   type TestMetrics,
 } from './runs-repository';
+import { acquireRunLock, runLockPath, type RunLock } from './run-lock';
 
 export interface TrainEvents {
   emit(topic: string, data: unknown): void;
@@ -45,9 +47,43 @@ export interface TrainRunOptions {
   resume: boolean;
 }
 
-export function runFolders(services: Services, runId: number): { dir: string; checkpointDir: string; modelDir: string } {
+export function runFolders(services: Services, runId: number): { dir: string; checkpointDir: string; modelDir: string; lockFile: string } {
   const dir = join(services.paths.runs, String(runId));
-  return { dir, checkpointDir: join(dir, 'checkpoint'), modelDir: join(dir, 'model') };
+  return { dir, checkpointDir: join(dir, 'checkpoint'), modelDir: join(dir, 'model'), lockFile: runLockPath(services.paths.runs, runId) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Takes run `runId` for this process, atomically: its OS lock first (one holder at a time, dropped by the
+ * kernel if this process dies), then the conditional UPDATE of its row. The loser gets AppError 'conflict'
+ * ("run N is already running (pid P)") and leaves the row untouched. The winner clears what a killed
+ * predecessor left (temp files of the checkpoint and model writers) and holds the lock until it releases it.
+ */
+export async function claimRunExclusive(services: Services, runId: number, pid = process.pid): Promise<RunLock> {
+  const db = services.db;
+  const f = runFolders(services, runId);
+  const before = runningPid(db, runId);
+  const lock = acquireRunLock(f.lockFile);
+  if (!lock) {
+    // The holder may not have written its pid yet (the row still names nobody, or the dead one before it):
+    // give it a moment, for an exact message.
+    let holder = runningPid(db, runId);
+    for (let i = 0; i < 20 && (holder === null || (holder === before && i < 3)); i++) {
+      await sleep(100);
+      holder = runningPid(db, runId);
+    }
+    throw new AppError('conflict', `run ${runId} is already running (pid ${holder ?? 'unknown'})`);
+  }
+  try {
+    claimRun(db, runId, pid);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  removeStaleTemps(f.checkpointDir);
+  removeStaleTemps(f.modelDir);
+  return lock;
 }
 
 function toItems(images: UsableImage[]): DataItem[] {
@@ -63,11 +99,19 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
   const db = services.db;
   const { runId } = opts;
   const status = (s: RunStatus, extra: Record<string, unknown> = {}) => ev.emit('run.status', { runId, status: s, ...extra });
-  claimRun(db, runId, process.pid);
+  // Outside the try: a run this process could not claim is someone else's, and its row is not ours to end.
+  const lock = await claimRunExclusive(services, runId);
   status('running', { pid: process.pid });
   let hb: NodeJS.Timeout | undefined;
   try {
-    hb = setInterval(() => heartbeat(db, runId), 5000);
+    hb = setInterval(() => {
+      try {
+        heartbeat(db, runId);
+      } catch {
+        // A full or read-only disk: the run lock, not the heartbeat, says this process lives; the writes that
+        // matter (epochs, checkpoints) report the failure where it happens.
+      }
+    }, 5000);
     hb.unref();
     const run = getRun(db, runId);
     const config = resolveRunConfig(run.config, `run ${runId} config`) as RunConfig;
@@ -92,6 +136,18 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     const val = toItems(listUsableImages(db, ds.id, { split: 'val' }));
     const test = toItems(listUsableImages(db, ds.id, { split: 'test' }));
     const all = [...train, ...val, ...test];
+    // Before any decoding: refuse training that cannot fit the backend's memory, naming the knob (issue #11).
+    const { checkTrainingMemory } = await import('./memory-estimate');
+    checkTrainingMemory({
+      backend: engine.backend,
+      arch: config.model.arch,
+      inputSize,
+      channels,
+      numClasses: classes.length,
+      batchSize: config.batchSize,
+      optimizer: config.optimizer,
+      evalBatchSize: Math.min(Math.max(config.batchSize, 256), Math.max(val.length, test.length)),
+    });
     const store = await ImageStore.build(all, {
       inputSize,
       channels,
@@ -104,11 +160,25 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
         },
       } as AbortSignal,
       onProgress: (done, total) => ev.emit('train.progress', { runId, phase: 'decode', done, total, label: 'decoding images' }),
+      // The run trains on the file list it took above; a rescan may have removed rows since (nothing to mark then).
       onCorrupt: (item, reason) => {
-        markCorrupt(db, item.id, reason);
-        ev.emit('train.warning', { runId, message: `left out ${item.path}: ${reason} (marked corrupt)` });
+        const marked = markCorruptIfPresent(db, item.id, reason);
+        ev.emit('train.warning', { runId, message: `left out ${item.path}: ${reason}${marked ? ' (marked corrupt)' : ''}` });
       },
+      // A read error is no verdict on the image: reported, not marked, tried again by the next run.
+      onReadError: (item, reason) =>
+        ev.emit('train.warning', { runId, message: `left out ${item.path}: ${reason} (not marked corrupt; the next run tries it again)` }),
+      onWarning: (message) => ev.emit('train.warning', { runId, message }),
     });
+    // What the decode left out, by cause (item 7 of issue #11: files that vanished since the list was taken).
+    const left = store.leftOut;
+    ev.emit('train.data', { runId, images: store.items.length, decoded: store.decoded, ...left });
+    if (left.vanished > 0) {
+      ev.emit('train.warning', {
+        runId,
+        message: `left out ${left.vanished} image${left.vanished === 1 ? '' : 's'} vanished since run ${runId} listed its files (deleted, moved, or removed by a rescan)`,
+      });
+    }
     if (ev.cancelled()) {
       finishRun(db, runId, 'cancelled');
       status('cancelled');
@@ -234,11 +304,17 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     return 'completed';
   } catch (err) {
     const cancelled = err instanceof AppError && err.kind === 'cancelled';
-    finishRun(db, runId, cancelled ? 'cancelled' : 'failed', { error: cancelled ? null : (err as Error).message });
+    try {
+      finishRun(db, runId, cancelled ? 'cancelled' : 'failed', { error: cancelled ? null : (err as Error).message });
+    } catch {
+      // The database refused the write too (a full disk): the row stays `running`, and reads as interrupted
+      // once this process has exited (its lock is gone); the original error is the one to report.
+    }
     status(cancelled ? 'cancelled' : 'failed', cancelled ? {} : { error: (err as Error).message });
     if (cancelled) return 'cancelled';
     throw err;
   } finally {
     if (hb) clearInterval(hb);
+    lock.release();
   }
 }
