@@ -85,6 +85,10 @@ export function toErrorEnvelope(err: unknown): ErrorEnvelope {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string') {
       const kind = sqliteKind(code);
+      // Damage met where the file is not known (the op dispatcher names it): still say what to run.
+      if (kind === 'corrupt') {
+        return { name: 'DatabaseError', message: `the database is damaged (${err.message}, ${code}): run \`mixup-studio db check\``, kind };
+      }
       if (kind) return { name: 'DatabaseError', message: `${err.message} (${code})`, kind };
       if (['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EROFS', 'ELOOP'].includes(code)) {
         return { name: 'FileSystemError', message: err.message, kind: code === 'ENOENT' ? 'not-found' : 'io' };

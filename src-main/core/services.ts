@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError } from '../api/errors';
-import { openDatabase, type Db } from '../db/connection';
+import { openCheckedDatabase, type Db } from '../db/connection';
+import { DAILY_INTERVAL_MS, dailyBackup, dailyBackupDueAt } from '../db/backup';
+import { corruptError, isSqliteCorruption, quickCheck } from '../db/check';
 
 export interface HomePaths {
   home: string;
@@ -14,8 +16,21 @@ export interface HomePaths {
 /** What every operation works with: the home folder and its database. Built once per process. */
 export interface Services {
   home: string;
+  /** The database. Throws the 'corrupt' error instead when the file failed its check (see `damage`). */
   db: Db;
   paths: HomePaths;
+  /**
+   * Set when the database is damaged (refused at open, or SQLite met a damaged page since): every operation
+   * but `db:check` refuses, so nothing goes on writing over it.
+   */
+  readonly damage?: AppError;
+  /**
+   * What an error thrown by an operation means: SQLite corruption becomes the one 'corrupt' error naming the
+   * file, `db check` and the newest backup, and marks the database damaged; anything else is returned as is.
+   */
+  classify?(err: unknown): unknown;
+  /** Takes the daily backup when one is due; cheap otherwise. The operation dispatcher awaits it. */
+  maintain?(): Promise<void>;
   close(): void;
 }
 
@@ -30,6 +45,11 @@ export function homePaths(home: string): HomePaths {
   };
 }
 
+/**
+ * Opens the home. A damaged database does not stop the opening (so `db check` can run and the app can say
+ * what is wrong): it is recorded as `damage`, and `db` throws it. Other failures (a newer schema, an
+ * unreadable folder) throw here, as before.
+ */
 export function openServices(opts: { home: string }): Services {
   const paths = homePaths(opts.home);
   try {
@@ -37,16 +57,73 @@ export function openServices(opts: { home: string }): Services {
   } catch (err) {
     throw new AppError('io', `cannot create home folder ${paths.home}: ${(err as Error).message}`);
   }
-  const db = openDatabase(paths.db);
+  let db: Db | undefined;
+  let damage: AppError | undefined;
+  let checked = false;
+  // A new home has nothing worth a copy yet: its first daily backup is a day away.
+  let backupDueAt = Date.now() + DAILY_INTERVAL_MS;
+  try {
+    const opened = openCheckedDatabase(paths.db);
+    db = opened.db;
+    checked = opened.checked;
+    if (!opened.created) backupDueAt = dailyBackupDueAt(paths.db);
+  } catch (err) {
+    if (!(err instanceof AppError) || err.kind !== 'corrupt') throw err;
+    damage = err;
+  }
   let closed = false;
+  let pending: Promise<void> | undefined;
+
+  const markDamaged = (detail: string): AppError => {
+    damage ??= corruptError(paths.db, detail);
+    return damage;
+  };
+
+  const backUp = async (): Promise<void> => {
+    const open = db!;
+    if (!checked) {
+      const problems = quickCheck(open);
+      if (problems.length > 0) throw markDamaged(`SQLite's quick check: ${problems[0]}`);
+      checked = true;
+    }
+    try {
+      await dailyBackup(open, paths.db);
+      backupDueAt = Date.now() + DAILY_INTERVAL_MS;
+      // The next day's backup checks again first: a check passes for one backup only.
+      checked = false;
+    } catch (err) {
+      if (isSqliteCorruption(err)) throw markDamaged((err as Error).message);
+      // A failed backup (disk full, a read-only folder) must not fail the user's work: say so, retry in an hour.
+      backupDueAt = Date.now() + 60 * 60 * 1000;
+      if (!closed) process.stderr.write(`mixup-studio: the daily backup of ${paths.db} failed: ${(err as Error).message}\n`);
+    }
+  };
+
   return {
     home: paths.home,
-    db,
+    get db(): Db {
+      if (damage) throw damage;
+      return db!;
+    },
     paths,
+    get damage() {
+      return damage;
+    },
+    classify(err) {
+      if (err instanceof AppError || !isSqliteCorruption(err)) return err;
+      return markDamaged((err as Error).message);
+    },
+    maintain() {
+      if (damage || closed || Date.now() < backupDueAt) return Promise.resolve();
+      pending ??= backUp().finally(() => {
+        pending = undefined;
+      });
+      return pending;
+    },
     close() {
       if (closed) return;
       closed = true;
-      db.close();
+      db?.close();
     },
   };
 }

@@ -9,6 +9,7 @@ import { register as serve } from './serve';
 import { register as train } from './train';
 import { register as runs } from './runs';
 import { register as exportCommands } from './export';
+import { register as db } from './db';
 
 /** Every feature's command registration, in the order `--help` lists them. */
 export const registrations: Array<(program: Command, cli: CliRuntime) => void> = [
@@ -21,4 +22,5 @@ export const registrations: Array<(program: Command, cli: CliRuntime) => void> =
   train,
   runs,
   exportCommands,
+  db,
 ];
