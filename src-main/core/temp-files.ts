@@ -43,9 +43,10 @@ export function processRunning(pid: number): boolean {
 
 /**
  * Removes the temp files in `dir` (not below it) left by processes that are no longer running. Files of live
- * processes (this one included) stay. Returns how many were removed; a missing folder removes none.
+ * processes (this one included) stay. `pattern` picks the names (its first group: the writer's pid); by default
+ * those of tempPathFor. Returns how many were removed; a missing folder removes none.
  */
-export function sweepDeadTemps(dir: string): number {
+export function sweepDeadTemps(dir: string, pattern: RegExp = TEMP_NAME): number {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -54,7 +55,8 @@ export function sweepDeadTemps(dir: string): number {
   }
   let removed = 0;
   for (const name of names) {
-    const pid = tempOwner(name);
+    const m = pattern.exec(name);
+    const pid = m ? Number(m[1]) : undefined;
     if (pid === undefined || pid === process.pid || processRunning(pid)) continue;
     try {
       rmSync(join(dir, name), { force: true, recursive: true });

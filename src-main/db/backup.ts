@@ -11,6 +11,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { sweepDeadTemps } from '../core/temp-files';
 
 export const DAILY_KEPT = 5;
 export const PRE_MIGRATION_KEPT = 3;
@@ -146,33 +147,6 @@ export async function dailyBackup(db: Database.Database, dbFile: string, at = ne
   }
   rotate(dbFile, 'daily', DAILY_KEPT);
   return final;
-}
-
-/** Whether a process of this id is still there (a reused id only keeps a stale file a while longer). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Removes the temporary files in `dir` whose name matches `pattern` (its first group: the writer's pid) and
- * whose process is gone: what a kill left of a backup or of a new database. Called at open.
- */
-export function sweepDeadTemps(dir: string, pattern: RegExp): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = pattern.exec(name);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) rmSync(join(dir, name), { force: true });
-  }
 }
 
 export function sweepBackupTemps(dbFile: string): void {

@@ -9,6 +9,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdi
 import { basename, dirname, join, resolve } from 'node:path';
 import { AppError, throwIfCancelled } from '../api/errors';
 import type { Services } from '../core/services';
+import { processRunning } from '../core/temp-files';
 import { checkOutputPath } from '../core/user-files';
 import { APP_VERSION } from '../core/version';
 import type { RunInfo } from '../training/runs-repository';
@@ -55,16 +56,6 @@ function partialName(target: string): string {
   return `.${basename(target)}.partial-${process.pid}-${Date.now()}`;
 }
 
-/** Whether `pid` is a live process (EPERM: alive, someone else's). A zombie counts as alive: kept, harmless. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
 /**
  * Removes stale `.partial` folders in `parent`: only real folders (never a link, never a file) whose name is
  * ours exactly and whose owner process is gone; ours and live ones are exports in progress. Best effort: a
@@ -82,7 +73,7 @@ export function removeStalePartials(parent: string): string[] {
     const m = PARTIAL.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || isAlive(pid)) continue;
+    if (pid === process.pid || processRunning(pid)) continue;
     const p = join(parent, name);
     try {
       if (!lstatSync(p).isDirectory()) continue;

@@ -2,12 +2,12 @@
  * Runs in SQLite: the run row (resolved config, backend, preprocessing, final metrics), one row per epoch and
  * the MixUp audit per epoch. Rows become camelCase `RunInfo` records.
  */
-import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Db } from '../db/connection';
 import type { Preprocessing } from './data';
 import { AppError } from '../api/errors';
 import { homePaths } from '../core/services';
+import { processRunning } from '../core/temp-files';
 import { probeRunLock, runLockPath } from './run-lock';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
@@ -133,24 +133,6 @@ function lockFileOf(db: Db, id: number): string | null {
   return runLockPath(homePaths(dirname(db.name)).runs, id);
 }
 
-/** A zombie (killed, not reaped) still answers kill(pid, 0); on Linux its /proc state says Z. */
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return !isZombie(pid);
-}
 
 type LiveRow = { id: number; status: RunStatus; pid: number | null; heartbeat_at: string | null };
 
@@ -164,7 +146,7 @@ function runAlive(db: Db, row: LiveRow): boolean {
   const lock = file ? probeRunLock(file) : 'absent';
   if (lock !== 'absent') return lock === 'held';
   const stale = row.heartbeat_at !== null && Date.now() - Date.parse(row.heartbeat_at) > HEARTBEAT_STALE_MS;
-  const dead = row.pid !== null && !processAlive(row.pid);
+  const dead = row.pid !== null && !processRunning(row.pid);
   return !dead && !stale;
 }
 
