@@ -24,7 +24,7 @@ cli policy list fashion-sample
 
 step "preview what MixUp will do"
 cli mixup preview fashion-sample --config resources/configs/mixup.json --json > "$dir/preview.json"
-node -e 'const p=require(process.argv[1]);for(const e of p.epochs)console.log(`epoch ${e.epoch}: active=${e.active} mixed=${e.mixedSamples} unmixed=${e.unmixedSamples}`)' "$PWD/$dir/preview.json"
+node -e 'const p=require(process.argv[1]);for(const e of p.epochs)console.log(`epoch ${e.epoch}: active=${e.active} mixed=${e.mixedSamples} unmixed=${Object.entries(e.unmixedSamples).map(([k,v])=>`${k}:${v}`).join(",")}`)' "$PWD/$dir/preview.json"
 
 step "train a baseline (no MixUp)"
 cli train fashion-sample --config resources/configs/baseline.json --json > "$dir/baseline.json"
