@@ -13,13 +13,19 @@
  *   successful read means nobody holds it (the holder is dead), and a missing file means the run never took
  *   a lock (a run from an older version: callers fall back to pid + heartbeat).
  *
+ * Two rules of POSIX record locks shape the code. They belong to the process, not the descriptor: closing *any*
+ * descriptor of the file drops every lock this process holds on it, so once held, this process never opens the
+ * file again (a second acquire in the same process is answered from `held` without touching the file). And
+ * the connection must stay reachable: better-sqlite3 closes a garbage-collected connection, which would
+ * let go of the lock while the holder lives on, so every held lock is kept in `held` until released.
+ *
  * The file lives in the run's own folder (`RUNS/ID/run.lock`, beside `checkpoint/` and `model/`). Its holder
  * deletes it when the run ends (before letting go, so a reader never sees it free and present for a run that
  * ended cleanly); a killed holder leaves it behind, unlocked, which is exactly how its death is seen.
  */
 import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AppError } from '../api/errors';
 
 export const RUN_LOCK_FILE = 'run.lock';
@@ -37,6 +43,12 @@ export interface RunLock {
 
 export type LockState = 'held' | 'free' | 'absent';
 
+/** The locks this process holds, by absolute path: what keeps their connections alive and answers re-acquires. */
+const held = new Map<string, Database.Database>();
+
+/** How long an acquire waits out a reader's probe (which holds the file's shared lock for a moment). */
+const ACQUIRE_BUSY_MS = 250;
+
 const isBusy = (err: unknown) => typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('SQLITE_BUSY');
 
 function inode(file: string): string | null {
@@ -53,6 +65,8 @@ function inode(file: string): string | null {
  * made (a read-only or full disk).
  */
 export function acquireRunLock(file: string): RunLock | null {
+  const key = resolve(file);
+  if (held.has(key)) return null;
   // A holder deletes the file before letting go; whoever had it open by then locked a file nobody can see.
   // Seeing the same inode at the path before opening and after locking rules that out (a few tries).
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -62,7 +76,7 @@ export function acquireRunLock(file: string): RunLock | null {
       closeSync(openSync(file, 'a'));
       const before = inode(file);
       db = new Database(file, { fileMustExist: true });
-      db.pragma('busy_timeout = 0');
+      db.pragma(`busy_timeout = ${ACQUIRE_BUSY_MS}`);
       db.pragma('journal_mode = MEMORY');
       db.pragma('locking_mode = EXCLUSIVE');
       db.exec('BEGIN EXCLUSIVE');
@@ -75,7 +89,8 @@ export function acquireRunLock(file: string): RunLock | null {
       if (isBusy(err)) return null;
       throw new AppError('io', `cannot take the run lock ${file}: ${(err as Error).message}`);
     }
-    const held = db;
+    const conn = db;
+    held.set(key, conn);
     let released = false;
     return {
       file,
@@ -87,7 +102,8 @@ export function acquireRunLock(file: string): RunLock | null {
         } catch {
           /* already gone: nothing to clean */
         }
-        held.close();
+        held.delete(key);
+        conn.close();
       },
     };
   }
@@ -96,6 +112,7 @@ export function acquireRunLock(file: string): RunLock | null {
 
 /** Whether a live process holds the lock at `file` (never writes, never takes the lock for more than a read). */
 export function probeRunLock(file: string): LockState {
+  if (held.has(resolve(file))) return 'held';
   let db: Database.Database;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });

@@ -1,9 +1,11 @@
 /**
- * A stand-in for a training worker in the run-lock tests: takes the run lock at argv[2], says `held` on
- * stdout, then stays alive until killed (it never releases: only its death can).
+ * A stand-in for a training worker in the run-lock tests: takes the run lock at argv[2] and drops every
+ * reference to it, says `held` on stdout after a full garbage collection (run with --expose-gc: the lock must
+ * survive its handle being collected), then stays alive until killed (it never releases: only its death can).
  */
 import { acquireRunLock } from '../../src-main/training/run-lock';
 
-const lock = acquireRunLock(process.argv[2]);
-process.stdout.write(lock ? 'held\n' : 'busy\n');
+const took = acquireRunLock(process.argv[2]) !== null;
+(globalThis as { gc?: () => void }).gc?.();
+process.stdout.write(took ? 'held\n' : 'busy\n');
 setInterval(() => {}, 60_000);

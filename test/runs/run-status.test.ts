@@ -64,7 +64,7 @@ const stored = (id: number) =>
  * reaps: once killed, the holder stays a zombie that still answers kill(pid, 0). Resolves with the holder's pid.
  */
 async function holder(file: string, zombie: boolean): Promise<number> {
-  const node = `'${process.execPath}' --import tsx '${join(root, 'test', 'runs', 'lock-holder.ts')}' '${file}'`;
+  const node = `'${process.execPath}' --expose-gc --import tsx '${join(root, 'test', 'runs', 'lock-holder.ts')}' '${file}'`;
   const script = zombie ? `${node} & echo pid $!; exec sleep 60` : `echo pid $$; exec ${node}`;
   const child = spawn('sh', ['-c', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   children.push(child);
@@ -120,6 +120,22 @@ describe('the run lock', () => {
     mine!.release();
     expect(existsSync(file)).toBe(false);
     expect(probeRunLock(file)).toBe('absent');
+  }, 30_000);
+
+  it('is not let go by a second acquire in the holding process (closing any descriptor drops POSIX locks)', async () => {
+    const file = join(services.paths.runs, 'lock-twice', 'run.lock');
+    const mine = acquireRunLock(file);
+    expect(mine).not.toBeNull();
+    expect(acquireRunLock(file)).toBeNull();
+    expect(probeRunLock(file)).toBe('held');
+    // Another process must still find it held.
+    const other = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'test', 'runs', 'lock-probe.ts'), file], { cwd: root, encoding: 'utf8' });
+    expect(other.stdout).toBe('held');
+    mine!.release();
+    expect(probeRunLock(file)).toBe('absent');
+    const again = acquireRunLock(file);
+    expect(again).not.toBeNull();
+    again!.release();
   }, 30_000);
 
   it('shows a run whose killed worker is a zombie (it still answers kill(pid, 0)) as interrupted, not running', async () => {
