@@ -66,6 +66,7 @@ export function describeIssues(issues: { path: PropertyKey[]; message: string }[
 
 function sqliteKind(code: string): ErrorKind | undefined {
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return 'corrupt';
+  if (code === 'SQLITE_FULL') return 'io';
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR')) return 'io';
   if (code.startsWith('SQLITE_CONSTRAINT')) return 'conflict';
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'conflict';
@@ -88,6 +89,9 @@ export function toErrorEnvelope(err: unknown): ErrorEnvelope {
       // Damage met where the file is not known (the op dispatcher names it): still say what to run.
       if (kind === 'corrupt') {
         return { name: 'DatabaseError', message: `the database is damaged (${err.message}, ${code}): run \`mixup-studio db check\``, kind };
+      }
+      if (code === 'SQLITE_FULL') {
+        return { name: 'DatabaseError', message: `the disk holding the database is full (${code}): free some space, then try again`, kind: 'io' };
       }
       if (kind) return { name: 'DatabaseError', message: `${err.message} (${code})`, kind };
       if (['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EROFS', 'ELOOP'].includes(code)) {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { AppError } from '../api/errors';
 import { openCheckedDatabase, type Db } from '../db/connection';
 import { DAILY_INTERVAL_MS, dailyBackup, dailyBackupDueAt } from '../db/backup';
-import { corruptError, isSqliteCorruption, quickCheck } from '../db/check';
+import { corruptError, forgetPassedCheck, isDatabaseDamage, isSqliteCorruption, isSqliteFull, quickCheck } from '../db/check';
 
 export interface HomePaths {
   home: string;
@@ -74,8 +74,13 @@ export function openServices(opts: { home: string }): Services {
   let closed = false;
   let pending: Promise<void> | undefined;
 
-  const markDamaged = (detail: string): AppError => {
-    damage ??= corruptError(paths.db, detail);
+  const markDamaged = (detail: string | AppError): AppError => {
+    if (!damage) {
+      // A 'corrupt' error from another process of this home (the training worker) already names the file.
+      damage = detail instanceof AppError ? detail : corruptError(paths.db, detail);
+      // A large file skips its open check for a day after one passed; damage met since means check again.
+      forgetPassedCheck(paths.db);
+    }
     return damage;
   };
 
@@ -110,8 +115,14 @@ export function openServices(opts: { home: string }): Services {
       return damage;
     },
     classify(err) {
-      if (err instanceof AppError || !isSqliteCorruption(err)) return err;
-      return markDamaged((err as Error).message);
+      // The training worker's damage arrives as its envelope, rebuilt: it names this home's database.
+      if (isDatabaseDamage(err, paths.db)) return markDamaged(err as AppError);
+      if (err instanceof AppError) return err;
+      if (isSqliteCorruption(err)) return markDamaged((err as Error).message);
+      if (isSqliteFull(err)) {
+        return new AppError('io', `the disk holding the database ${paths.db} is full (${(err as { code: string }).code}): free some space, then try again`);
+      }
+      return err;
     },
     maintain() {
       if (damage || closed || Date.now() < backupDueAt) return Promise.resolve();

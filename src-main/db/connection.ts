@@ -47,6 +47,14 @@ export function openCheckedDatabase(file: string, opts: { readonly?: boolean } =
   } else if (!readonly) {
     created = createDatabase(file);
   }
+  // Checked before anything is set (switching a restored rollback-journal file to WAL writes its header), on
+  // a read-only connection of its own: a read-write one that closed over a damaged file would checkpoint its
+  // WAL into it first. Only a large file needs the note; a small one is checked at every open anyway.
+  let checked = !created && checkDue(file);
+  if (checked) {
+    checkReadOnly(file);
+    if (!readonly && fileBytes(file) > ALWAYS_CHECK_BYTES) notePassedCheck(file);
+  }
   let db: Db;
   try {
     db = new Database(file, { readonly, fileMustExist: true });
@@ -55,25 +63,16 @@ export function openCheckedDatabase(file: string, opts: { readonly?: boolean } =
   }
   try {
     db.pragma('busy_timeout = 5000');
-    let checked = false;
-    const check = () => {
-      const problems = quickCheck(db);
-      if (problems.length > 0) throw corruptError(file, `SQLite's quick check: ${problems[0]}`);
-      checked = true;
-    };
-    // Checked before anything is set: switching a restored (rollback-journal) file to WAL writes its header.
-    if (!created && checkDue(file)) {
-      check();
-      // Only a large file needs the reminder; a small one is checked at every open anyway.
-      if (!readonly && fileBytes(file) > ALWAYS_CHECK_BYTES) notePassedCheck(file);
-    }
     if (!readonly) db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     if (!readonly) {
       const from = currentVersion(db);
       if (from > 0 && from < migrations.length) {
-        if (!checked) check();
+        if (!checked) {
+          checkReadOnly(file);
+          checked = true;
+        }
         backupBeforeMigration(db, file, from);
       }
       migrate(db, migrations, file);
@@ -82,6 +81,25 @@ export function openCheckedDatabase(file: string, opts: { readonly?: boolean } =
   } catch (err) {
     db.close();
     throw openError(file, err, 'setup');
+  }
+}
+
+/** `quick_check` on a read-only connection that is closed again; throws the 'corrupt' error naming the file. */
+function checkReadOnly(file: string): void {
+  let ro: Db;
+  try {
+    ro = new Database(file, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw openError(file, err);
+  }
+  try {
+    ro.pragma('busy_timeout = 5000');
+    const problems = quickCheck(ro);
+    if (problems.length > 0) throw corruptError(file, `SQLite's quick check: ${problems[0]}`);
+  } catch (err) {
+    throw openError(file, err, 'setup');
+  } finally {
+    ro.close();
   }
 }
 

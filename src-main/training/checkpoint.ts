@@ -10,9 +10,10 @@
  * written through a small IOHandler (tfjs-node's file:// handler is not installed here).
  */
 import * as tf from '@tensorflow/tfjs';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../api/errors';
+import { sweepDeadTemps, tempPathFor } from '../core/temp-files';
 import { readSavedModel } from './model-files';
 import type { SavedOptimizer } from './optim';
 
@@ -39,28 +40,12 @@ interface Header {
   optimizer: { name: 'adam' | 'sgd'; step: number; slots: Array<{ name: string; shape: number[]; length: number }> };
 }
 
-/** Our temp names: `NAME.PID.tmp` beside the file they replace. */
-const TEMP_NAME = /^.+\.\d+\.tmp$/;
-
 /**
- * Deletes the temp files a killed writer left in `dir` (`checkpoint.bin.PID.tmp`, `weights.bin.PID.tmp`, …).
- * Called by the run's new holder at its start, when no other writer of the folder can be alive.
+ * Deletes the temp files a killed writer left in `dir` (`checkpoint.bin.PID.tmp`, `weights.bin.PID.tmp`, …),
+ * keeping any of a live process: the one sweeper of ../core/temp-files.ts.
  */
 export function removeStaleTemps(dir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return; // no folder yet: nothing left over
-  }
-  for (const name of names) {
-    if (!TEMP_NAME.test(name)) continue;
-    try {
-      unlinkSync(join(dir, name));
-    } catch {
-      /* gone already, or not ours to remove: the next start tries again */
-    }
-  }
+  sweepDeadTemps(dir);
 }
 
 /** A write error as the user can act on it: a full disk names the folder; the temp file never stays. */
@@ -74,7 +59,7 @@ function writeError(file: string, err: unknown): AppError {
 }
 
 function writeFileAtomic(file: string, chunks: Uint8Array[]): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = tempPathFor(file);
   try {
     const fd = openSync(tmp, 'w');
     try {

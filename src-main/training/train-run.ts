@@ -102,14 +102,19 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
   // Outside the try: a run this process could not claim is someone else's, and its row is not ours to end.
   const lock = await claimRunExclusive(services, runId);
   status('running', { pid: process.pid });
+  // Damage met by any write of this run (a heartbeat included) stops it like a cancel, at the next batch,
+  // and nothing more is written over the damaged file.
+  const stop = () => ev.cancelled() || services.damage !== undefined;
   let hb: NodeJS.Timeout | undefined;
   try {
     hb = setInterval(() => {
       try {
         heartbeat(db, runId);
-      } catch {
+      } catch (err) {
         // A full or read-only disk: the run lock, not the heartbeat, says this process lives; the writes that
-        // matter (epochs, checkpoints) report the failure where it happens.
+        // matter (epochs, checkpoints) report the failure where it happens. A damaged page is noted (and stops
+        // the run): see `stop`.
+        services.classify?.(err);
       }
     }, 5000);
     hb.unref();
@@ -156,7 +161,7 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
       // A cancel during decoding stops it too (throwIfCancelled only reads `aborted`).
       signal: {
         get aborted() {
-          return ev.cancelled();
+          return stop();
         },
       } as AbortSignal,
       onProgress: (done, total) => ev.emit('train.progress', { runId, phase: 'decode', done, total, label: 'decoding images' }),
@@ -179,7 +184,8 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
         message: `left out ${left.vanished} image${left.vanished === 1 ? '' : 's'} vanished since run ${runId} listed its files (deleted, moved, or removed by a rescan)`,
       });
     }
-    if (ev.cancelled()) {
+    if (stop()) {
+      if (services.damage) throw services.damage;
       finishRun(db, runId, 'cancelled');
       status('cancelled');
       return 'cancelled';
@@ -244,7 +250,7 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
         startEpoch,
       },
       {
-        shouldStop: () => ev.cancelled(),
+        shouldStop: stop,
         onBatch: (p) => {
           steps += 1;
           const rate = (Date.now() - t0) / 1000 / steps;
@@ -289,6 +295,7 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
       },
     );
     if (outcome === 'cancelled') {
+      if (services.damage) throw services.damage;
       finishRun(db, runId, 'cancelled');
       status('cancelled');
       return 'cancelled';
@@ -302,7 +309,13 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     finishRun(db, runId, 'completed', { test: testMetrics });
     status('completed');
     return 'completed';
-  } catch (err) {
+  } catch (caught) {
+    // SQLite's damage becomes the one 'corrupt' error naming the file (and marks the home damaged).
+    const err = (services.classify?.(caught) ?? caught) as Error;
+    if (services.damage) {
+      status('failed', { error: services.damage.message });
+      throw services.damage;
+    }
     const cancelled = err instanceof AppError && err.kind === 'cancelled';
     try {
       finishRun(db, runId, cancelled ? 'cancelled' : 'failed', { error: cancelled ? null : (err as Error).message });

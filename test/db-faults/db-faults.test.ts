@@ -11,10 +11,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { invokeOperation } from '../../src-main/api/contract';
 import { operations } from '../../src-main/api/operations';
 import { openServices } from '../../src-main/core/services';
+import { ALWAYS_CHECK_BYTES } from '../../src-main/db/check';
 import { migrate } from '../../src-main/db/migrate';
 import { migrations } from '../../src-main/db/migrations';
 import { runCli } from '../helpers/cli';
 import { tempDir, testContext } from '../helpers/temp';
+import { baseConfig, sampleSplits } from '../training/fixture';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
@@ -57,6 +59,34 @@ function writeGarbage(file: string, fromFraction: number, pages: number): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Writes random bytes over `pages` pages of the file from page index `first` (0-based). */
+function writeGarbageAt(file: string, first: number, pages: number): void {
+  const fd = openSync(file, 'r+');
+  try {
+    for (let p = first; p < first + pages; p++) writeSync(fd, randomBytes(4096), 0, 4096, p * 4096);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Grows the home's database past ALWAYS_CHECK_BYTES with a table of its own (at its end), then runs a command:
+ * its open checks the file, notes the check passed and takes the daily backup, so for a day no open checks it.
+ */
+async function padBeyondAlwaysCheck(h: string): Promise<void> {
+  const db = new Database(dbFile(h));
+  db.exec('CREATE TABLE test_padding (b BLOB)');
+  const ins = db.prepare('INSERT INTO test_padding (b) VALUES (zeroblob(1048576))');
+  db.transaction(() => {
+    for (let i = 0; i < ALWAYS_CHECK_BYTES / 1048576 + 2; i++) ins.run();
+  })();
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  expect(statSync(dbFile(h)).size).toBeGreaterThan(ALWAYS_CHECK_BYTES);
+  expect((await runCli(['datasets', '--json'], { home: h })).code).toBe(0);
+  expect(backupsOf(h).filter((n) => n.endsWith('.sqlite'))).toHaveLength(1);
 }
 
 /** A daily backup's name for a moment long past. */
@@ -116,14 +146,25 @@ describe('a damaged database', () => {
     expect(backupsOf(h)).toEqual(goodOnes);
   });
 
-  it('met by an operation on a large database (no check due at open) becomes one corrupt error naming the file and `db check`', async () => {
-    // Large enough that the open skips its quick check once a check has passed within the day.
+  it('with 4 KiB of garbage in a 5 MiB database whose check passed today is refused at the next open (every file up to 64 MiB is checked at each open)', async () => {
+    const h = homeWithData(16000);
+    expect(statSync(dbFile(h)).size).toBeGreaterThan(5 * 1024 * 1024);
+    // Checked, backed up (no daily backup due: none of its checks either), the check noted as passed.
+    expect((await runCli(['datasets', '--json'], { home: h })).code).toBe(0);
+    expect((await runCli(['db', 'check', '--json'], { home: h })).code).toBe(0);
+    writeGarbage(dbFile(h), 0.5, 1);
+    const r = await runCli(['runs', 'list', '--json'], { home: h });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/database .*mixup-studio\.sqlite is damaged \(SQLite's quick check/);
+    expect(r.stderr).toContain('mixup-studio db check');
+  });
+
+  it('met by an operation on a database beyond 64 MiB (no check due at open) becomes one corrupt error naming the file, and the next open checks again', async () => {
     const h = homeWithData(14000);
-    expect(statSync(dbFile(h)).size).toBeGreaterThan(4 * 1024 * 1024);
-    const healthy = await runCli(['db', 'check', '--json'], { home: h });
-    expect(healthy.code).toBe(0);
-    expect(healthy.json()).toMatchObject({ file: dbFile(h), ok: true, problems: [] });
-    writeGarbage(dbFile(h), 0.3, 200);
+    const pagesOfImages = Math.floor(statSync(dbFile(h)).size / 4096);
+    await padBeyondAlwaysCheck(h);
+    // Over the images (the padding comes after them).
+    writeGarbageAt(dbFile(h), Math.floor(pagesOfImages * 0.3), 200);
     const r = await runCli(['datasets', '--json'], { home: h });
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -131,6 +172,81 @@ describe('a damaged database', () => {
     expect(r.stderr).toContain(dbFile(h));
     expect(r.stderr).toContain('mixup-studio db check');
     expect(r.stderr).not.toMatch(/SqliteError|DatabaseError/);
+    // A command that never reads the damaged pages is refused too: meeting damage forgot the day's passed check.
+    const next = await runCli(['runs', 'list', '--json'], { home: h });
+    expect(next.code).not.toBe(0);
+    expect(next.stderr).toMatch(/is damaged \(SQLite's quick check/);
+  });
+
+  it('met by the training worker is the same corrupt error naming the file and `db check`; the home is refused afterwards', async () => {
+    const data = tempDir('mixup-dbfault-data-');
+    cleanups.push(data.cleanup);
+    sampleSplits(data.dir, { train: 6, val: 2, test: 0 });
+    const h = home();
+    expect((await runCli(['index', data.dir, '--name', 'fm', '--json'], { home: h })).code).toBe(0);
+    await padBeyondAlwaysCheck(h);
+    // Only the worker writes run_epochs (at the end of an epoch): garbage over its root page.
+    const probe = new Database(dbFile(h), { readonly: true, fileMustExist: true });
+    const root = probe.prepare(`SELECT rootpage FROM sqlite_master WHERE name = 'run_epochs'`).pluck().get() as number;
+    probe.close();
+    writeGarbageAt(dbFile(h), root - 1, 1);
+    const config = join(h, 'train.json');
+    writeFileSync(config, JSON.stringify({ ...baseConfig, epochs: 1 }));
+    const r = await runCli(['train', 'fm', '--config', config, '--json'], { home: h, timeoutMs: 120_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    const last = r.stderr.trim().split('\n').at(-1)!;
+    expect(last).toMatch(/database .*mixup-studio\.sqlite is damaged/);
+    expect(last).toContain(dbFile(h));
+    expect(last).toContain('mixup-studio db check');
+    // It got as far as training: the worker met the damage, not an open check.
+    expect(r.stderr).toMatch(/run \d+: training on /);
+    const next = await runCli(['datasets', '--json'], { home: h });
+    expect(next.code).not.toBe(0);
+    expect(next.stderr).toContain('db check');
+  }, 180_000);
+
+  it('`db check` reads without writing: a damaged file with an unapplied WAL is left byte for byte, WAL included', async () => {
+    const h = homeWithData(3000);
+    // A process killed with committed rows still in the WAL (no checkpoint).
+    const writer = spawnSync(process.execPath, ['-e', `
+      const D = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+      const db = new D(${JSON.stringify(dbFile(h))});
+      db.pragma('wal_autocheckpoint = 0');
+      db.prepare("INSERT INTO settings (key, value) VALUES ('left-in-wal', '1')").run();
+      process.kill(process.pid, 'SIGKILL');`]);
+    expect(writer.signal).toBe('SIGKILL');
+    expect(statSync(`${dbFile(h)}-wal`).size).toBeGreaterThan(0);
+    writeGarbage(dbFile(h), 0.5, 1);
+    const main = readFileSync(dbFile(h));
+    const wal = readFileSync(`${dbFile(h)}-wal`);
+    const check = await runCli(['db', 'check', '--json'], { home: h });
+    expect(check.code).not.toBe(0);
+    expect(check.json().ok).toBe(false);
+    expect({ main: readFileSync(dbFile(h)).equals(main), wal: existsSync(`${dbFile(h)}-wal`) && readFileSync(`${dbFile(h)}-wal`).equals(wal) }).toEqual({ main: true, wal: true });
+  });
+
+  it('that finds its disk full names the file and says to free space (SQLITE_FULL), and keeps what was saved', async () => {
+    const h = homeWithData(200);
+    const data = tempDir('mixup-dbfault-full-');
+    cleanups.push(data.cleanup);
+    sampleSplits(data.dir, { train: 6, val: 2, test: 0 });
+    const services = openServices({ home: h });
+    cleanups.unshift(() => services.close());
+    // The database may not grow by a page: as on a disk with no space left.
+    const pages = services.db.pragma('page_count', { simple: true }) as number;
+    services.db.pragma(`max_page_count = ${pages}`);
+    const { ctx } = testContext(services);
+    const err = (await invokeOperation(operations, 'datasets:index', { root: data.dir, name: 'full' }, ctx).then(
+      () => new Error('indexed on a full disk'),
+      (e: Error) => e,
+    )) as Error;
+    expect(err).toMatchObject({ kind: 'io' });
+    expect(err.message).toContain(dbFile(h));
+    expect(err.message).toMatch(/full \(SQLITE_FULL\): free some space/);
+    services.db.pragma(`max_page_count = ${2 ** 30}`);
+    expect(services.db.prepare('SELECT COUNT(*) FROM images').pluck().get()).toBe(200);
+    expect(services.db.pragma('integrity_check', { simple: true })).toBe('ok');
   });
 
   it('of 0 bytes is refused naming the file, and not re-created', async () => {

@@ -113,11 +113,16 @@ afterAll(() => {
 describe('training processes under kill -9, SIGTERM and a concurrent resume', () => {
   it('shows a run whose process group was killed -9 as interrupted at once, in runs show and runs list', async () => {
     const cli = start(['--json', 'train', 'fm', '--config', cfgFile, '--backend', 'wasm']);
-    await trainingPast(0, cli);
+    const worker = await trainingPast(0, cli);
     process.kill(-cli.child.pid!, 'SIGKILL');
     await cli.exited;
-    // No waiting: the worker may still be a zombie (or unreaped for seconds); its lock is already gone.
-    expect(await shown()).not.toBe('running');
+    await until('the worker to die', () => dead(worker), 10_000);
+    // No waiting for a reaper: the worker may stay a zombie for seconds; its lock goes with its last thread
+    // (a few milliseconds after its leader turns zombie, longer on a loaded machine: hence one retry window).
+    const deadline = Date.now() + 3000;
+    let status = await shown();
+    while (status === 'running' && Date.now() < deadline) status = await shown();
+    expect(status).not.toBe('running');
     expect(await listed()).toBe('interrupted');
     // A killed checkpoint writer's temp file, as a kill between write and rename leaves it.
     writeFileSync(join(home, 'runs', '1', 'checkpoint', 'checkpoint.bin.999999.tmp'), 'partial');

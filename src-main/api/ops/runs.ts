@@ -194,7 +194,10 @@ export const runsOps = [
             },
           },
         );
-      } catch (err) {
+      } catch (caught) {
+        // Damage the worker met: the home is marked damaged here too, and nothing more is written over it.
+        const err = ctx.services.classify?.(caught) ?? caught;
+        if (ctx.services.damage) throw err;
         // The worker records its own failures. When it could not (it never started, or the database refused the
         // write), the row is ended here, but only while it is still this call's: the run's new row on this
         // process, or the row this call's worker claimed. A worker that lost the claim leaves the winner's row.
