@@ -20,8 +20,8 @@ const groups: ChildProcess[] = [];
 
 /** Starts a serve process; resolves with its origin and token once it prints its address. */
 async function serve(): Promise<{ child: ChildProcess; origin: string; token: string; exited: Promise<number | null> }> {
-  // The server behind `mixup-studio serve` with the real operations (helper of test/serve: no page build needed).
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test', 'serve', 'fixtures', 'serve-process.ts'), home], {
+  // The real `mixup-studio serve` (from the sources; its page from `npm run build`): its own signal handling.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src-main', 'cli', 'main.ts'), '--home', home, '--json', 'serve', '--port', '0'], {
     cwd: root,
     env: { ...process.env, MIXUP_STUDIO_FROM_SOURCES: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
