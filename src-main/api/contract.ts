@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import type { Services } from '../core/services';
-import { AppError, describeIssues } from './errors';
+import { AppError, describeIssues } from '../core/errors';
 
 export interface OpContext {
   services: Services;

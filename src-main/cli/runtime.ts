@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { invokeOperation } from '../api/contract';
-import { AppError, cancelled, toErrorEnvelope } from '../api/errors';
+import { AppError, cancelled, toErrorEnvelope } from '../core/errors';
 import { defaultHome } from '../core/home';
-import { openServices, type Services } from '../core/services';
+import type { Services } from '../core/services';
+import { openServices } from '../db/open-home';
 import { ProgressBar, type ProgressData } from './progress';
 
 export interface InvokeOptions {

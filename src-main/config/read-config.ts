@@ -6,7 +6,7 @@
  * `train DATASET --config EXPORT/config.json` works.
  */
 import { resolve } from 'node:path';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import { CONFIG_MAX_BYTES, parseJsonText, readUserText } from '../core/user-files';
 import { splitExportedConfig, type ExportPreprocessing, type ExportProvenance } from '../export/config-file';
 import { resolveRunConfig, type RunConfig } from './run-config';

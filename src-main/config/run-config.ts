@@ -4,9 +4,9 @@
  * `runConfigJsonSchema()` gives the JSON Schema that `mixup-studio config schema` prints.
  */
 import { z } from 'zod';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import { checkJsonDepth } from '../core/json-text';
-import { blockNamesFor } from '../training/spec';
+import { blockNamesFor } from './model-spec';
 
 const nonNegative = (what: string) => z.number({ error: `must be a number (${what})` }).finite().min(0, `must be ≥ 0`);
 const unit = z.number().finite().min(0, 'must be ≥ 0').max(1, 'must be ≤ 1');

@@ -6,7 +6,7 @@
  *   walks) recurses: a 100,000-deep `[[[…]]]` overflows the stack there. Both entry points refuse nesting
  *   deeper than `MAX_JSON_DEPTH`, naming the field where it happens.
  */
-import { AppError } from '../api/errors';
+import { AppError } from './errors';
 
 /** Deeper than any document the app reads or writes (a run config is 4 levels, a policy 3). */
 export const MAX_JSON_DEPTH = 64;

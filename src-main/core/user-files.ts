@@ -25,7 +25,7 @@ import {
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import { AppError } from '../api/errors';
+import { AppError } from './errors';
 
 export { parseJsonText, checkJsonDepth, MAX_JSON_DEPTH } from './json-text';
 

@@ -10,7 +10,7 @@
  */
 import { closeSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import { MANIFEST_MAX_BYTES, openUserFile } from '../core/user-files';
 
 /** Longer than any path and label (PATH_MAX is 4096); a longer row means the file is something else. */

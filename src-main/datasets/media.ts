@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import type { Services } from '../core/services';
 import { readImageFileAsync } from './read-file';
 import { getImage, markCorrupt } from './repository';

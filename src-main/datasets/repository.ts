@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import type { Db } from '../db/connection';
 
 export type Split = 'train' | 'val' | 'test';

@@ -3,7 +3,7 @@
  * classes and files, and the loser would die midway with `UNIQUE constraint failed`. Instead the second is
  * refused at once, naming the process that holds the folder, before it writes anything.
  *
- * The lock is the same kind as a training run's (../training/run-lock.ts): a POSIX record lock that SQLite
+ * The lock is the same kind as a training run's (../core/file-lock.ts): a POSIX record lock that SQLite
  * takes on a small lock file and the kernel drops the moment the holder dies, so a killed scan never blocks
  * the next one. The file is `HOME/locks/index-<hash of the folder>.lock`, keyed by the dataset's folder (every
  * way of naming one dataset resolves to it); `<lock>.pid` beside it says who holds it, for the message.
@@ -12,9 +12,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import type { Db } from '../db/connection';
-import { acquireRunLock } from '../training/run-lock';
+import { acquireFileLock } from '../core/file-lock';
 
 export interface ScanLock {
   release(): void;
@@ -38,9 +38,9 @@ export function acquireScanLock(db: Db, root: string, datasetName: string): Scan
   const pidFile = `${file}.pid`;
   let lock;
   try {
-    lock = acquireRunLock(file);
+    lock = acquireFileLock(file);
   } catch (err) {
-    throw new AppError('io', `cannot index ${root}: ${(err as Error).message.replace('run lock', 'index lock')}`);
+    throw new AppError('io', `cannot index ${root}: ${(err as Error).message}`);
   }
   if (!lock) {
     let holder = 'unknown';

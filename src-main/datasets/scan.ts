@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { AppError, cancelled } from '../api/errors';
+import { AppError, cancelled } from '../core/errors';
 import { workerEntry } from '../core/entries';
 import type { Db } from '../db/connection';
 import { checkManifest, readManifest } from './manifest';

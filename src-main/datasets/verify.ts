@@ -6,7 +6,7 @@
  * unverified, so the next pass tries it again.
  */
 import { join } from 'node:path';
-import { AppError, cancelled } from '../api/errors';
+import { AppError, cancelled } from '../core/errors';
 import { workerEntry } from '../core/entries';
 import type { Services } from '../core/services';
 import { imagePath, resolveDataset } from './repository';

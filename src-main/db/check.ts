@@ -13,8 +13,9 @@
  */
 import Database from 'better-sqlite3';
 import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import { newestBackup, restoreSteps, type BackupInfo } from './backup';
+import { isSqliteCorruption } from './errors';
 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -25,17 +26,6 @@ const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 export const ALWAYS_CHECK_BYTES = 64 * 1024 * 1024;
 /** Above it, the open runs it when it has not passed for this long (≈350–430 ms at 233 MB: once a day). */
 export const CHECK_INTERVAL_MS = 24 * 60 * 60 * 1000;
-
-/** SQLite's result codes for a damaged file. */
-export function isSqliteCorruption(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
-}
-
-/** SQLite's result code for a write that found no space left (the database's disk or its temp space). */
-export function isSqliteFull(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 'SQLITE_FULL';
-}
 
 /** The one error for a damaged database: the file, what was found, `db check`, and the newest backup. */
 export function corruptError(file: string, detail: string): AppError {

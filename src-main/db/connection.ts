@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import { constants, copyFileSync, existsSync, linkSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { AppError, toErrorEnvelope } from '../api/errors';
+import { AppError, toErrorEnvelope } from '../core/errors';
 import { sweepDeadTemps } from '../core/temp-files';
 import { backupBeforeMigration, sweepBackupTemps } from './backup';
-import { checkDue, corruptError, headerProblem, isSqliteCorruption, notePassedCheck, quickCheck, ALWAYS_CHECK_BYTES } from './check';
+import { checkDue, corruptError, headerProblem, notePassedCheck, quickCheck, ALWAYS_CHECK_BYTES } from './check';
+import { isSqliteCorruption } from './errors';
 import { currentVersion, migrate } from './migrate';
 import { migrations } from './migrations';
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 
 export interface Migration {
   version: number;

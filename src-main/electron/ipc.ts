@@ -6,9 +6,9 @@
  */
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import type { Operation } from '../api/contract';
-import { AppError, toErrorEnvelope, type ErrorEnvelope } from '../api/errors';
+import { AppError, toErrorEnvelope, type ErrorEnvelope } from '../core/errors';
 import { CHANNEL_CANCEL, CHANNEL_EVENT, CHANNEL_PICK_FOLDER, type Envelope, type EventMessage } from '../preload/bridge';
-import type { CallRegistry } from '../serve/calls';
+import type { CallRegistry } from '../api/calls';
 
 export interface IpcDeps {
   ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>;

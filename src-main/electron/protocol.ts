@@ -7,9 +7,9 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Protocol } from 'electron';
-import { toErrorEnvelope } from '../api/errors';
+import { toErrorEnvelope } from '../core/errors';
 import type { Services } from '../core/services';
-import { contentType, pageCsp, parseMediaPath, resolveStaticFile } from '../serve/static';
+import { contentType, pageCsp, parseMediaPath, resolveStaticFile } from '../api/page-files';
 
 export const APP_SCHEME = 'mixup';
 export const APP_HOST = 'app';

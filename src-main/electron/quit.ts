@@ -4,8 +4,8 @@
  * stuck as "running".
  */
 import type { MessageBoxOptions } from 'electron';
-import type { CallRegistry, RunningCall } from '../serve/calls';
-import { isLongJob } from '../serve/calls';
+import type { CallRegistry, RunningCall } from '../api/calls';
+import { isLongJob } from '../api/calls';
 
 export type QuitChoice = 'keep' | 'stop' | 'wait';
 

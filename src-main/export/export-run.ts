@@ -7,7 +7,7 @@
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { AppError, throwIfCancelled } from '../api/errors';
+import { AppError, throwIfCancelled } from '../core/errors';
 import type { Services } from '../core/services';
 import { processRunning } from '../core/temp-files';
 import { checkOutputPath } from '../core/user-files';

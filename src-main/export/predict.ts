@@ -10,7 +10,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AppError, throwIfCancelled } from '../api/errors';
+import { AppError, throwIfCancelled } from '../core/errors';
 import { parseJsonText, readUserText } from '../core/user-files';
 import type { ExportPreprocessing } from './config-file';
 

@@ -7,7 +7,7 @@
  * evaluation, prediction and export paths take no mixer argument at all — they cannot reach one.
  */
 import * as tf from '@tensorflow/tfjs';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import type { RunConfig } from '../config/run-config';
 import {
   isPlannedBatch,

@@ -6,7 +6,7 @@
  * Every random draw comes from the `Rng` given to the planner, in a fixed order, so the same seed gives the
  * same plans and the same audit, byte for byte.
  */
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import type { MixupConfig, Ramp, RunConfig } from '../config/run-config';
 import { Rng } from './rng';
 

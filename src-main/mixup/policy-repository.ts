@@ -3,7 +3,7 @@
  * (stored a ≤ b in SQLite's byte order, the order class indexes follow); only pairs not at the default
  * weight 1 are stored. Forbidden = weight 0.
  */
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import { checkJsonDepth } from '../core/json-text';
 import type { Db } from '../db/connection';
 import { listClasses } from '../datasets/repository';

@@ -4,7 +4,7 @@
  * (`runStreams(seed)`: one `shuffle` permutation per epoch, `mixup` for the mixing draws), so the preview
  * shows what a run with the same config and data will mix. Same seed → byte-identical output.
  */
-import { AppError, throwIfCancelled } from '../api/errors';
+import { AppError, throwIfCancelled } from '../core/errors';
 import type { RunConfig } from '../config/run-config';
 import type { Db } from '../db/connection';
 import { listClasses, listUsableImages, type DatasetInfo, type UsableImage } from '../datasets/repository';

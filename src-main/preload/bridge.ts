@@ -10,7 +10,7 @@
  * - `app:pickFolder` (invoke) opens the native folder dialog; answers `{result: string | null}`.
  * - `app:event` (main → page) carries every event `{topic, data, callId}` emitted by a running operation.
  */
-import type { ErrorEnvelope } from '../api/errors';
+import type { ErrorEnvelope } from '../core/errors';
 
 export type Envelope<T = unknown> = { result: T; error?: undefined } | { error: ErrorEnvelope; result?: undefined };
 

@@ -7,7 +7,7 @@
  */
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 
 /** `[::1]` → `::1`, `Box.LAN.` → `box.lan`: the form names are compared in. */
 function normalize(name: string): string {

@@ -5,7 +5,7 @@
  * `input` error that names the field at fault and never quotes the frame.
  */
 import { z } from 'zod';
-import { AppError, describeIssues } from '../api/errors';
+import { AppError, describeIssues } from '../core/errors';
 
 const callId = z.string().min(1).max(100);
 

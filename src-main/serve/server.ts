@@ -20,12 +20,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Operation } from '../api/contract';
-import { AppError, toErrorEnvelope, type ErrorEnvelope } from '../api/errors';
+import { AppError, toErrorEnvelope, type ErrorEnvelope } from '../core/errors';
 import type { Services } from '../core/services';
-import { CallRegistry, type CallEnvelope } from './calls';
+import { CallRegistry, type CallEnvelope } from '../api/calls';
 import { hostCheck, isLoopback } from './hosts';
 import { parseSocketMessage } from './messages';
-import { contentType, pageCsp, parseMediaPath, resolveStaticFile } from './static';
+import { contentType, pageCsp, parseMediaPath, resolveStaticFile } from '../api/page-files';
 
 export const TOKEN_HEADER = 'x-mixup-token';
 export const CALL_ID_HEADER = 'x-mixup-call-id';

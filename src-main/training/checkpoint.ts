@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import { sweepDeadTemps, tempPathFor } from '../core/temp-files';
 import { readSavedModel } from './model-files';
 import type { SavedOptimizer } from './optim';

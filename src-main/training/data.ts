@@ -23,7 +23,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { AppError, throwIfCancelled } from '../api/errors';
+import { AppError, throwIfCancelled } from '../core/errors';
 import { sweepDeadTemps, tempPathFor } from '../core/temp-files';
 import { ImageReadError, readImageFileAsync } from '../datasets/read-file';
 import type { Rng } from '../mixup/rng';

@@ -14,7 +14,7 @@
  * interrupted.
  */
 import { fork } from 'node:child_process';
-import { AppError, fromErrorEnvelope, toErrorEnvelope, type ErrorEnvelope } from '../api/errors';
+import { AppError, fromErrorEnvelope, toErrorEnvelope, type ErrorEnvelope } from '../core/errors';
 import { workerEntry } from '../core/entries';
 import type { RunStatus } from './runs-repository';
 
@@ -155,7 +155,7 @@ export function serveTrainingWorker(port: WorkerPort, exit: (code: number) => vo
     if (msg.type !== 'start' || started) return;
     started = true;
     void (async () => {
-      const { openServices } = await import('../core/services');
+      const { openServices } = await import('../db/open-home');
       const { trainRun } = await import('./train-run');
       let services: ReturnType<typeof openServices> | undefined;
       let code = 0;

@@ -8,7 +8,7 @@
  * without a kill and resume in between.
  */
 import * as tf from '@tensorflow/tfjs';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import type { Mixer, MixPlan } from '../mixup/mixer';
 import type { Rng } from '../mixup/rng';
 import { BatchMaker, type Batch } from './data';

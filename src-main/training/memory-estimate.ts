@@ -29,8 +29,8 @@
  */
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { AppError } from '../api/errors';
-import type { Arch } from './spec';
+import { AppError } from '../core/errors';
+import type { Arch } from '../config/model-spec';
 
 export interface ArchFootprint {
   /** Trainable parameters (what gets gradients and optimizer slots). */

@@ -11,7 +11,7 @@
  */
 import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import { parseJsonText, readUserText } from '../core/user-files';
 
 /** A topology is tens to hundreds of KiB; anything past this is not one of ours. */

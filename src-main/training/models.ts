@@ -11,11 +11,11 @@
  * same seed builds bit-identical weights.
  */
 import * as tf from '@tensorflow/tfjs';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 
-import { ARCHS, validateModelSpec, type Arch, type ModelSpec } from './spec';
+import { ARCHS, validateModelSpec, type Arch, type ModelSpec } from '../config/model-spec';
 
-export { ARCHS, validateModelSpec, blockNamesFor, type Arch, type ModelSpec } from './spec';
+export { ARCHS, validateModelSpec, blockNamesFor, type Arch, type ModelSpec } from '../config/model-spec';
 
 /**
  * Blocks are written once over `Sym` and run both symbolically (to build the flat model) and eagerly on

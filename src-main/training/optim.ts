@@ -5,7 +5,7 @@
  * Learning-rate schedules are per epoch: linear warm-up from lr/10, then constant, step or cosine.
  */
 import * as tf from '@tensorflow/tfjs';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 
 export interface OptimizerConfig {
   name: 'adam' | 'sgd';

@@ -1,6 +1,6 @@
 /** The trained model of a finished run, for export and prediction. */
 import type * as tf from '@tensorflow/tfjs';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import type { Services } from '../core/services';
 import { loadModel } from './checkpoint';
 import { getRun } from './runs-repository';

@@ -5,10 +5,11 @@
 import { dirname } from 'node:path';
 import type { Db } from '../db/connection';
 import type { Preprocessing } from './data';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import { homePaths } from '../core/services';
 import { processRunning } from '../core/temp-files';
-import { probeRunLock, runLockPath } from './run-lock';
+import { probeFileLock } from '../core/file-lock';
+import { runLockPath } from './run-lock';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'cancelled', 'interrupted'];
@@ -143,7 +144,7 @@ type LiveRow = { id: number; status: RunStatus; pid: number | null; heartbeat_at
  */
 function runAlive(db: Db, row: LiveRow): boolean {
   const file = lockFileOf(db, row.id);
-  const lock = file ? probeRunLock(file) : 'absent';
+  const lock = file ? probeFileLock(file) : 'absent';
   if (lock !== 'absent') return lock === 'held';
   const stale = row.heartbeat_at !== null && Date.now() - Date.parse(row.heartbeat_at) > HEARTBEAT_STALE_MS;
   const dead = row.pid !== null && !processRunning(row.pid);

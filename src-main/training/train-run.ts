@@ -6,7 +6,7 @@
  * Runs inside the training child (./worker.ts); the caller's process only starts it and relays its events.
  */
 import { join } from 'node:path';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import { resolveRunConfig, type RunConfig } from '../config/run-config';
 import type { Services } from '../core/services';
 import { datasetFingerprint, listClasses, listUsableImages, markCorruptIfPresent, resolveDataset, type UsableImage } from '../datasets/repository';
@@ -31,7 +31,8 @@ import {
   type RunStatus,
   type TestMetrics,
 } from './runs-repository';
-import { acquireRunLock, runLockPath, type RunLock } from './run-lock';
+import { acquireFileLock, type FileLock } from '../core/file-lock';
+import { runLockPath } from './run-lock';
 
 export interface TrainEvents {
   emit(topic: string, data: unknown): void;
@@ -60,11 +61,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * ("run N is already running (pid P)") and leaves the row untouched. The winner clears what a killed
  * predecessor left (temp files of the checkpoint and model writers) and holds the lock until it releases it.
  */
-export async function claimRunExclusive(services: Services, runId: number, pid = process.pid): Promise<RunLock> {
+export async function claimRunExclusive(services: Services, runId: number, pid = process.pid): Promise<FileLock> {
   const db = services.db;
   const f = runFolders(services, runId);
   const before = runningPid(db, runId);
-  const lock = acquireRunLock(f.lockFile);
+  const lock = acquireFileLock(f.lockFile);
   if (!lock) {
     // The holder may not have written its pid yet (the row still names nobody, or the dead one before it):
     // give it a moment, for an exact message.

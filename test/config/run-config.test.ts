@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src-main/api/errors';
+import { AppError } from '../../src-main/core/errors';
 import { defaultRunConfig, resolveRunConfig, runConfigJsonSchema, withDatasetDefaults } from '../../src-main/config/run-config';
 
 function errorOf(raw: unknown): AppError {

@@ -4,7 +4,7 @@
  * its own process so that the peak RSS is this work's alone.
  */
 import { join } from 'node:path';
-import { openServices } from '../../src-main/core/services';
+import { openServices } from '../../src-main/db/open-home';
 import { resolveMedia } from '../../src-main/datasets/media';
 import { scanDataset } from '../../src-main/datasets/scan';
 import { verifyDataset } from '../../src-main/datasets/verify';

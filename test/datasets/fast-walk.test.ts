@@ -164,7 +164,7 @@ describe('native folder diff (mixup-studio-fastwalk)', () => {
     writeFileSync(
       script,
       `import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
-import { openServices } from ${JSON.stringify(resolve('src-main/core/services.ts'))};
+import { openServices } from ${JSON.stringify(resolve('src-main/db/open-home.ts'))};
 import { fastWalkAddon } from ${JSON.stringify(resolve('src-main/datasets/fast-walk.ts'))};
 import { scanDataset } from ${JSON.stringify(resolve('src-main/datasets/scan.ts'))};
 const root = ${JSON.stringify(root)};

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanDataset } from '../../src-main/datasets/scan';
 import { listUsableImages, resolveDataset } from '../../src-main/datasets/repository';
-import { openServices } from '../../src-main/core/services';
+import { openServices } from '../../src-main/db/open-home';
 import { tempDir, tempServicesIn } from '../helpers/temp';
 // @ts-expect-error plain JS fixture builder
 import { buildClassTree, buildManifestTree, buildSplitTree, encodeFashion } from '../fixtures/dataset-trees.mjs';
@@ -282,7 +282,7 @@ describe('cancel and crash consistency', () => {
     const script = join(t.dir, 'kill.mts');
     writeFileSync(
       script,
-      `import { openServices } from ${JSON.stringify(resolve('src-main/core/services.ts'))};
+      `import { openServices } from ${JSON.stringify(resolve('src-main/db/open-home.ts'))};
 import { scanDataset } from ${JSON.stringify(resolve('src-main/datasets/scan.ts'))};
 const s = openServices({ home: ${JSON.stringify(homeDir)} });
 await scanDataset(s.db, { root: ${JSON.stringify(data)}, workers: 0, batchSize: 10, afterBatch: (n) => { if (n >= 20) process.kill(process.pid, 'SIGKILL'); } });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeOperation } from '../../src-main/api/contract';
 import { operations } from '../../src-main/api/operations';
-import { openServices } from '../../src-main/core/services';
+import { openServices } from '../../src-main/db/open-home';
 import { ALWAYS_CHECK_BYTES } from '../../src-main/db/check';
 import { migrate } from '../../src-main/db/migrate';
 import { migrations } from '../../src-main/db/migrations';

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineOp, type Operation } from '../../src-main/api/contract';
-import { AppError } from '../../src-main/api/errors';
+import { AppError } from '../../src-main/core/errors';
 import { operations } from '../../src-main/api/operations';
 import { resolveMedia } from '../../src-main/datasets/media';
 import { startApp, type AppHandle, type ElectronModule } from '../../src-main/electron/app';

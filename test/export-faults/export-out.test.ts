@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../src-main/api/errors';
+import { AppError } from '../../src-main/core/errors';
 import { writeFolderAtomically } from '../../src-main/export/export-run';
 import { tempDir } from '../helpers/temp';
 

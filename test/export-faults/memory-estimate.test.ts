@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../src-main/api/errors';
+import { AppError } from '../../src-main/core/errors';
 import { archFootprint, backendCapacity, checkTrainingMemory, estimateTrainingMemory } from '../../src-main/training/memory-estimate';
 import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/temp';

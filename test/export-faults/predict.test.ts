@@ -7,7 +7,7 @@
 import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../src-main/api/errors';
+import { AppError } from '../../src-main/core/errors';
 import { predictImages } from '../../src-main/export/predict';
 import { loadModel, saveModel } from '../../src-main/training/checkpoint';
 import { buildModel } from '../../src-main/training/models';

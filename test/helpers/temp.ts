@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openServices, type Services } from '../../src-main/core/services';
+import type { Services } from '../../src-main/core/services';
+import { openServices } from '../../src-main/db/open-home';
 
 /** A fresh temp folder, removed by the returned cleanup. */
 export function tempDir(prefix = 'mixup-test-'): { dir: string; cleanup(): void } {

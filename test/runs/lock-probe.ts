@@ -1,4 +1,4 @@
 /** Prints what another process sees of the run lock at argv[2] (held, free or absent). */
-import { probeRunLock } from '../../src-main/training/run-lock';
+import { probeFileLock } from '../../src-main/core/file-lock';
 
-process.stdout.write(probeRunLock(process.argv[2]));
+process.stdout.write(probeFileLock(process.argv[2]));

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveRunConfig } from '../../src-main/config/run-config';
 import { openDatabase } from '../../src-main/db/connection';
 import { datasetFingerprint, listClasses } from '../../src-main/datasets/repository';
-import { acquireRunLock, probeRunLock, runLockPath } from '../../src-main/training/run-lock';
+import { acquireFileLock, probeFileLock } from '../../src-main/core/file-lock';
+import { runLockPath } from '../../src-main/training/run-lock';
 import { createRun, getRun, listRuns, setRunPaths } from '../../src-main/training/runs-repository';
 import { claimRunExclusive, runFolders, trainRun } from '../../src-main/training/train-run';
 import { tempDir, tempServices } from '../helpers/temp';
@@ -109,31 +110,31 @@ describe('the run lock', () => {
   it('is seen held while its holder lives, cannot be taken twice, and is free the moment the holder is killed -9', async () => {
     const file = join(services.paths.runs, 'lock-test', 'run.lock');
     const pid = await holder(file, false);
-    expect(probeRunLock(file)).toBe('held');
-    expect(acquireRunLock(file)).toBeNull();
+    expect(probeFileLock(file)).toBe('held');
+    expect(acquireFileLock(file)).toBeNull();
     process.kill(pid, 'SIGKILL');
-    expect(await soon(() => probeRunLock(file), 'free')).toBe('free');
-    const mine = acquireRunLock(file);
+    expect(await soon(() => probeFileLock(file), 'free')).toBe('free');
+    const mine = acquireFileLock(file);
     expect(mine).not.toBeNull();
     // No SQLite journal beside it: the holder never writes.
     expect(readdirSync(join(services.paths.runs, 'lock-test'))).toEqual(['run.lock']);
     mine!.release();
     expect(existsSync(file)).toBe(false);
-    expect(probeRunLock(file)).toBe('absent');
+    expect(probeFileLock(file)).toBe('absent');
   }, 30_000);
 
   it('is not let go by a second acquire in the holding process (closing any descriptor drops POSIX locks)', async () => {
     const file = join(services.paths.runs, 'lock-twice', 'run.lock');
-    const mine = acquireRunLock(file);
+    const mine = acquireFileLock(file);
     expect(mine).not.toBeNull();
-    expect(acquireRunLock(file)).toBeNull();
-    expect(probeRunLock(file)).toBe('held');
+    expect(acquireFileLock(file)).toBeNull();
+    expect(probeFileLock(file)).toBe('held');
     // Another process must still find it held.
     const other = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'test', 'runs', 'lock-probe.ts'), file], { cwd: root, encoding: 'utf8' });
     expect(other.stdout).toBe('held');
     mine!.release();
-    expect(probeRunLock(file)).toBe('absent');
-    const again = acquireRunLock(file);
+    expect(probeFileLock(file)).toBe('absent');
+    const again = acquireFileLock(file);
     expect(again).not.toBeNull();
     again!.release();
   }, 30_000);
@@ -163,14 +164,14 @@ describe('claiming a run', () => {
     await expect(call(services, 'runs:train', { resume: id, backend: 'wasm' })).rejects.toThrow(`run ${id} is already running (pid ${pid})`);
     expect(stored(id)).toEqual(before);
     process.kill(pid, 'SIGKILL');
-    await soon(() => probeRunLock(runLockPath(services.paths.runs, id)), 'free');
+    await soon(() => probeFileLock(runLockPath(services.paths.runs, id)), 'free');
     // Dead holder: the claim goes through, and a completed run cannot be claimed again.
     const lock = await claimRunExclusive(services, id);
     expect(stored(id)).toMatchObject({ status: 'running', pid: process.pid });
     lock.release();
     services.db.prepare(`UPDATE runs SET status = 'completed', pid = NULL WHERE id = ?`).run(id);
     await expect(claimRunExclusive(services, id)).rejects.toThrow(/already completed/);
-    expect(probeRunLock(runLockPath(services.paths.runs, id))).toBe('absent');
+    expect(probeFileLock(runLockPath(services.paths.runs, id))).toBe('absent');
   }, 30_000);
 });
 

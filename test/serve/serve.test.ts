@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { defineOp, type Operation } from '../../src-main/api/contract';
-import { AppError } from '../../src-main/api/errors';
+import { AppError } from '../../src-main/core/errors';
 import { operations } from '../../src-main/api/operations';
 import { startServer, type RunningServer } from '../../src-main/serve/server';
-import { parseMediaPath, resolveStaticFile } from '../../src-main/serve/static';
+import { parseMediaPath, resolveStaticFile } from '../../src-main/api/page-files';
 import { tempServices } from '../helpers/temp';
 
 // The page's client module (DOM-typed, so outside the Node tsconfig: loaded by path, typed here).

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initEngine } from '../../src-main/training/engine/index';
 import { buildModel, buildNetwork, forwardLogits } from '../../src-main/training/models';
-import { blockNamesFor } from '../../src-main/training/spec';
+import { blockNamesFor } from '../../src-main/config/model-spec';
 
 beforeAll(async () => {
   await initEngine({ backend: 'wasm', threads: 1 });

@@ -2,7 +2,7 @@ import { isAbsolute, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { defineOp } from '../contract';
 import { datasetRef } from '../refs';
-import { AppError } from '../errors';
+import { AppError } from '../../core/errors';
 import type { Db } from '../../db/connection';
 import type { DatasetSummary } from '../../datasets/summary';
 import type { ScanResult } from '../../datasets/scan';

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineOp } from '../contract';
 import { datasetRef, runRef } from '../refs';
-import { AppError } from '../errors';
+import { AppError } from '../../core/errors';
 
 const format = z.enum(['tfjs', 'onnx']);
 

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineOp } from '../contract';
 import { datasetRef, runRef } from '../refs';
-import { AppError } from '../errors';
+import { AppError } from '../../core/errors';
 import type { EpochRow, RunInfo, RunMetrics, RunStatus } from '../../training/runs-repository';
 
 
@@ -133,7 +133,7 @@ export const runsOps = [
         if (!inputSize) throw new AppError('input', `${source}: model.inputSize: the dataset's image sizes are unknown; set it`);
         const config = { ...raw, model: { ...raw.model, inputSize, channels: raw.model.channels ?? defaults.channels } };
         // Model spec and manifold layers are checked here, before any run exists.
-        const { validateModelSpec, blockNamesFor } = await import('../../training/spec');
+        const { validateModelSpec, blockNamesFor } = await import('../../config/model-spec');
         try {
           validateModelSpec({ arch: config.model.arch, inputSize, channels: config.model.channels, numClasses: classes.length });
         } catch (err) {

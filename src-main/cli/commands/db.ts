@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { AppError } from '../../api/errors';
+import { AppError } from '../../core/errors';
 import type { DbCheckReport } from '../../db/check';
 import type { CliRuntime } from '../runtime';
 

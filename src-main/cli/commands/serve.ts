@@ -29,7 +29,7 @@ export function register(program: Command, cli: CliRuntime): void {
       const [{ startServer }, { isLoopback, parseAllowedHost }, { rendererDir }, { operations }, { resolveMedia }] = await Promise.all([
         import('../../serve/server'),
         import('../../serve/hosts'),
-        import('../../serve/static'),
+        import('../../api/page-files'),
         import('../../api/operations'),
         import('../../datasets/media'),
       ]);

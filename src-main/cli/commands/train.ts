@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readRunConfigFile } from '../../config/read-config';
 import type { TrainDoc } from '../../api/ops/runs';
-import { AppError, cancelled } from '../../api/errors';
+import { AppError, cancelled } from '../../core/errors';
 import type { CliRuntime } from '../runtime';
 
 const f = (x: number | null | undefined, d = 4) => (x === null || x === undefined ? '-' : x.toFixed(d));

@@ -8,7 +8,7 @@
  * is refused with an `unsupported` error naming the layer.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { AppError } from '../../api/errors';
+import { AppError } from '../../core/errors';
 import { DataType, encodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto';
 
 // Opset 18 (IR 8): Pad takes an `axes` input, which keeps onnxruntime's PadFusion from folding a zero Pad

@@ -2,7 +2,7 @@
  * `bench train`: images per second of one training step (forward, softmax cross-entropy on soft targets,
  * backward, Adam update) on synthetic 28×28×1 data with 10 classes, on the backend the engine picks.
  */
-import { AppError } from '../../api/errors';
+import { AppError } from '../../core/errors';
 import { initEngine, loadTf, type BackendName } from './index';
 import type { StepProfile } from './profile';
 import type { Scalar } from '@tensorflow/tfjs';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, BACKEND_ORDER } from '../../../src-main/training/engine/index';
-import { AppError } from '../../../src-main/api/errors';
+import { AppError } from '../../../src-main/core/errors';
 
 /** A small net touching every kernel the engine adds: conv (stride 1 and 2), depthwise, batch norm (Mean, Tile, Sum), max-pool, dense. */
 function lossOf(vars: Record<string, tf.Variable>, x: tf.Tensor4D, y: tf.Tensor2D): () => tf.Scalar {

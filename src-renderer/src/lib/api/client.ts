@@ -27,7 +27,7 @@
  *   Assets and index.html need the token too: the server answers the tokened page with an HttpOnly,
  *   SameSite=Strict cookie that the browser then sends with the asset requests.
  */
-import { AppError, fromErrorEnvelope, type ErrorEnvelope } from '../../../../src-main/api/errors';
+import { AppError, fromErrorEnvelope, type ErrorEnvelope } from '../../../../src-main/core/errors';
 import type { BridgeApi, Envelope, EventMessage } from '../../../../src-main/preload/bridge';
 
 export type MediaKind = 'thumb' | 'image';

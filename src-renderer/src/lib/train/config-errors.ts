@@ -1,7 +1,7 @@
 /**
  * Turns a `config:resolve` error into messages per field, so the editor can show each next to its input.
  * The error is either an envelope with `details` (zod-like issues with a path) or a message of the form
- * `[op:name: ]field.path: message; other.path: message` (see describeIssues in src-main/api/errors.ts).
+ * `[op:name: ]field.path: message; other.path: message` (see describeIssues in src-main/core/errors.ts).
  */
 
 export type FieldErrors = Record<string, string>;

@@ -3,8 +3,8 @@
  * process): each call gets an id and its own AbortController, its events are broadcast tagged with that id,
  * and it settles exactly once as an envelope `{result}` | `{error}` (never a thrown error).
  */
-import { invokeOperation, type Operation } from '../api/contract';
-import { cancelled, toErrorEnvelope, type ErrorEnvelope } from '../api/errors';
+import { invokeOperation, type Operation } from './contract';
+import { cancelled, toErrorEnvelope, type ErrorEnvelope } from '../core/errors';
 import type { Services } from '../core/services';
 
 export type CallEnvelope<T = unknown> = { result: T } | { error: ErrorEnvelope };

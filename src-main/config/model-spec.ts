@@ -2,7 +2,7 @@
  * Model specs without tfjs: the architecture names, their block names (what `mixup.manifold.layers` may
  * name) and the checks a spec must pass. Light enough for the CLI to validate a config before any work.
  */
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 
 export type Arch = 'cnn-small' | 'resnet20' | 'mobilenetv2';
 export const ARCHS: readonly Arch[] = ['cnn-small', 'resnet20', 'mobilenetv2'];

@@ -5,7 +5,7 @@
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, relative, resolve, sep, isAbsolute } from 'node:path';
-import { AppError } from '../api/errors';
+import { AppError } from '../core/errors';
 import { packageRoot } from '../core/entries';
 
 /** The built renderer (`out/renderer`, made by `npm run build`). */

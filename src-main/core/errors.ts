@@ -2,6 +2,8 @@
  * The error envelope every front end shares. An operation throws `AppError` with a kind; the envelope
  * `{name, message, kind}` crosses IPC / HTTP / the CLI and is rebuilt as a real Error on the other side.
  */
+import { sqliteKind } from '../db/errors';
+
 export type ErrorKind =
   | 'input'
   | 'not-found'
@@ -62,15 +64,6 @@ export function describeIssues(issues: { path: PropertyKey[]; message: string }[
       return field ? `${field}: ${i.message}` : i.message;
     })
     .join('; ');
-}
-
-function sqliteKind(code: string): ErrorKind | undefined {
-  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return 'corrupt';
-  if (code === 'SQLITE_FULL') return 'io';
-  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR')) return 'io';
-  if (code.startsWith('SQLITE_CONSTRAINT')) return 'conflict';
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'conflict';
-  return undefined;
 }
 
 export function toErrorEnvelope(err: unknown): ErrorEnvelope {

@@ -1,0 +1,168 @@
+/**
+ * The layers only point down (issue 12). The import graph of `src-main/` and `src-renderer/` as TypeScript's own
+ * pre-processor reads it — static imports, `import type`, `export … from` and `await import(…)` alike — checked
+ * against docs/architecture.md:
+ *
+ *   front ends   cli · serve · electron · preload · index.ts      (no sibling front end, but the listed ones)
+ *   api          operations table · call registry · envelope · page files
+ *   features     datasets · training · export                     (may use each other)
+ *   pure         mixup · config                                  (no database)
+ *   leaf         core · db
+ *
+ * and no import cycle between files anywhere. The arrows still wrong today are listed in KNOWN with the step of
+ * issue 12 that removes them; the test fails on any other, and on a listed one that is gone (so the list only
+ * shrinks).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(__dirname, '..', '..');
+const MAIN = join(root, 'src-main');
+const RENDERER = join(root, 'src-renderer');
+
+const LAYER: Record<string, number> = {
+  core: 0,
+  db: 0,
+  config: 1,
+  mixup: 1,
+  datasets: 2,
+  training: 2,
+  export: 2,
+  api: 3,
+  cli: 4,
+  serve: 4,
+  electron: 4,
+  preload: 4,
+  'index.ts': 4,
+  renderer: 5,
+};
+/** Front ends that may import another: the CLI's `serve` verb starts the server; the app entry and its preload. */
+const FRONT_END_ARROWS = new Set(['cli -> serve', 'index.ts -> electron', 'electron -> preload']);
+/** The renderer reaches src-main only through these (type-only, or pure and free of Node). */
+const RENDERER_MAY_IMPORT = new Set(['api']);
+
+/** Arrows still pointing the wrong way, each with the step of issue 12 that removes it. */
+const KNOWN: Record<string, string> = {
+  'config -> export': 'step 3: the exported config.json format (export/config-file.ts) moves into config/',
+  'mixup -> datasets': 'step 3: the policy repository and the preview move to the dataset layer',
+  'mixup -> db': 'step 3: the policy repository and the preview move to the dataset layer',
+  'renderer -> core': 'step 4: the renderer imports the contract from api/types.ts only',
+  'renderer -> preload': 'step 4: the renderer imports the contract from api/types.ts only',
+};
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== 'node_modules') out.push(...sourceFiles(p));
+    } else if (/\.(ts|svelte)$/.test(e.name) && !e.name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** The files `file` imports (relative specifiers resolved to a file of the tree; packages left out). */
+function importsOf(file: string, known: Set<string>): string[] {
+  let text = readFileSync(file, 'utf8');
+  if (file.endsWith('.svelte')) text = [...text.matchAll(/<script[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]).join('\n');
+  const info = ts.preProcessFile(text, true, true);
+  const out: string[] = [];
+  for (const ref of info.importedFiles) {
+    if (!ref.fileName.startsWith('.')) continue;
+    const base = resolve(dirname(file), ref.fileName);
+    const hit = [base, `${base}.ts`, join(base, 'index.ts')].find((c) => known.has(c));
+    if (hit) out.push(hit);
+  }
+  return out;
+}
+
+/** The unit a file belongs to: its top folder under src-main (or `index.ts`), or `renderer`. */
+function unitOf(file: string): string {
+  if (file.startsWith(RENDERER + sep)) return 'renderer';
+  const rel = relative(MAIN, file).split(sep);
+  return rel.length === 1 ? rel[0]! : rel[0]!;
+}
+
+const files = [...sourceFiles(MAIN), ...sourceFiles(RENDERER)];
+const known = new Set(files);
+const graph = new Map(files.map((f) => [f, importsOf(f, known)]));
+
+function arrows(): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [from, tos] of graph) {
+    for (const to of tos) {
+      const a = unitOf(from);
+      const b = unitOf(to);
+      if (a === b) continue;
+      const key = `${a} -> ${b}`;
+      if (!out.has(key)) out.set(key, []);
+      out.get(key)!.push(`${relative(root, from)} imports ${relative(root, to)}`);
+    }
+  }
+  return out;
+}
+
+function allowed(arrow: string): boolean {
+  const [a, b] = arrow.split(' -> ') as [string, string];
+  if (a === 'renderer') return RENDERER_MAY_IMPORT.has(b);
+  const la = LAYER[a];
+  const lb = LAYER[b];
+  if (la === undefined || lb === undefined) return false;
+  if (la === 4 && lb === 4) return FRONT_END_ARROWS.has(arrow);
+  // Pure means no I/O: mixup/ and config/ never reach the database.
+  if (la === 1 && b === 'db') return false;
+  return lb <= la;
+}
+
+describe('the import graph', () => {
+  it('has a layer for every folder of src-main', () => {
+    const units = new Set(files.filter((f) => f.startsWith(MAIN + sep)).map(unitOf));
+    expect([...units].filter((u) => LAYER[u] === undefined)).toEqual([]);
+  });
+
+  it('points only down (or sideways within features, pure and leaf), front ends never to a sibling but the listed ones', () => {
+    const wrong = [...arrows()].filter(([arrow]) => !allowed(arrow) && !(arrow in KNOWN));
+    expect(wrong.map(([arrow, why]) => `${arrow}: ${why.slice(0, 3).join('; ')}`)).toEqual([]);
+  });
+
+  it('still has every arrow listed as known (remove an arrow from KNOWN once its step is done)', () => {
+    const now = arrows();
+    expect(Object.keys(KNOWN).filter((arrow) => !now.has(arrow) || allowed(arrow))).toEqual([]);
+  });
+
+  it('has no import cycle between files', () => {
+    // Tarjan's strongly connected components over the file graph.
+    let next = 0;
+    const index = new Map<string, number>();
+    const low = new Map<string, number>();
+    const stack: string[] = [];
+    const onStack = new Set<string>();
+    const cycles: string[][] = [];
+    const visit = (v: string) => {
+      index.set(v, next);
+      low.set(v, next++);
+      stack.push(v);
+      onStack.add(v);
+      for (const w of graph.get(v) ?? []) {
+        if (!index.has(w)) {
+          visit(w);
+          low.set(v, Math.min(low.get(v)!, low.get(w)!));
+        } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+      if (low.get(v) === index.get(v)) {
+        const comp: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          comp.push(relative(root, w));
+        } while (w !== v);
+        if (comp.length > 1) cycles.push(comp.sort());
+      }
+    };
+    for (const f of files) if (!index.has(f)) visit(f);
+    expect(cycles).toEqual([]);
+  });
+});
