@@ -3,10 +3,11 @@
  * yet) or the original. Served by the app:// protocol and `serve`.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../core/errors';
 import type { Services } from '../core/services';
-import { readImageFileAsync } from './read-file';
+import { contentHash, readImageFileAsync } from './read-file';
 import { getImage, markCorrupt } from './repository';
 import { DecodeError, thumbName, writeThumbnail } from './thumbs';
 
@@ -20,18 +21,34 @@ const CONTENT_TYPES: Record<string, string> = {
   heif: 'image/heif',
 };
 
-export async function resolveMedia(
-  services: Services,
-  kind: 'thumb' | 'image',
-  imageId: number,
-): Promise<{ file: string; contentType: string }> {
+/** The bytes to answer with: read whole here (bounded), so what is sent is what was checked. */
+export interface Media {
+  data: Buffer;
+  contentType: string;
+}
+
+/**
+ * The thumbnail or the original of image `imageId`. The original is served only as indexed: an image marked
+ * corrupt is not served, and the file is read with the one bounded read (a regular file under the size cap;
+ * a FIFO or a device is refused at once, never waited on) and must still hash to what the scan recorded, so a
+ * file swapped since (for a link to /etc/passwd, say) is refused, not sent.
+ */
+export async function resolveMedia(services: Services, kind: 'thumb' | 'image', imageId: number): Promise<Media> {
   if (!Number.isInteger(imageId) || imageId <= 0) throw new AppError('not-found', `no image with id ${imageId}`);
   const img = getImage(services.db, imageId);
-  if (kind === 'image') {
-    if (!existsSync(img.path)) throw new AppError('not-found', `image file ${img.path} is gone (rescan the dataset)`);
-    return { file: img.path, contentType: CONTENT_TYPES[img.format ?? ''] ?? 'application/octet-stream' };
-  }
   if (img.status === 'corrupt') throw new AppError('not-found', `image ${img.relPath} is corrupt: ${img.reason ?? ''}`);
+  if (kind === 'image') {
+    if (!img.hash) throw new AppError('not-found', `image ${img.relPath} has no content hash yet (rescan the dataset)`);
+    const read = await readImageFileAsync(img.path);
+    if (!read.ok) {
+      const why = read.failure === 'missing' ? 'is gone (rescan the dataset)' : `cannot be served: ${read.reason}`;
+      throw new AppError(read.failure === 'missing' ? 'not-found' : 'io', `image file ${img.path} ${why}`);
+    }
+    if (contentHash(read.buf) !== img.hash) {
+      throw new AppError('conflict', `image file ${img.path} changed since it was indexed: rescan the dataset to see it`);
+    }
+    return { data: read.buf, contentType: CONTENT_TYPES[img.format ?? ''] ?? 'application/octet-stream' };
+  }
   if (!img.hash) throw new AppError('not-found', `image ${img.relPath} has no content hash yet (rescan the dataset)`);
   const name = img.thumb ?? thumbName(img.hash);
   const file = join(services.paths.thumbs, name);
@@ -53,5 +70,5 @@ export async function resolveMedia(
     }
     services.db.prepare('UPDATE images SET thumb = ?, verified = 1 WHERE id = ?').run(name, imageId);
   }
-  return { file, contentType: 'image/webp' };
+  return { data: await readFile(file), contentType: 'image/webp' };
 }

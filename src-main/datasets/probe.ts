@@ -22,7 +22,7 @@ export function probeImage(buf: Buffer): ProbeResult {
   try {
     if (buf.length === 0) return { ok: false, reason: 'empty file' };
     format = sniff(buf);
-    if (!format) return { ok: false, reason: `not an image: unrecognised signature ${describeStart(buf)}` };
+    if (!format) return { ok: false, reason: `not an image: ${describeStart(buf)}` };
     const dims = PARSERS[format](buf);
     if (!(dims.width > 0 && dims.height > 0)) bad(`invalid size ${dims.width}x${dims.height}`);
     return { ok: true, format: dims.format ?? format, width: dims.width, height: dims.height, channels: dims.channels };
@@ -33,10 +33,11 @@ export function probeImage(buf: Buffer): ProbeResult {
   }
 }
 
+/** What the start of a file that is no image looks like, without quoting a byte of it (it may be anything). */
 function describeStart(buf: Buffer): string {
   const head = buf.subarray(0, 8);
   const printable = head.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
-  return printable ? JSON.stringify(head.toString('latin1')) : head.toString('hex');
+  return printable ? 'no image signature (it starts with text)' : 'unrecognised signature';
 }
 
 function sniff(b: Buffer): ImageFormat | undefined {

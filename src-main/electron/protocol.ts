@@ -26,7 +26,7 @@ export function registerAppScheme(protocol: Pick<Protocol, 'registerSchemesAsPri
 /** The CSP of the Electron page: only its own scheme, no inline scripts, no network. */
 export const APP_CSP = pageCsp();
 
-export type MediaResolver = (services: Services, kind: 'thumb' | 'image', imageId: number) => Promise<{ file: string; contentType: string }>;
+export type MediaResolver = (services: Services, kind: 'thumb' | 'image', imageId: number) => Promise<{ data: Buffer; contentType: string }>;
 
 export interface AppRequestContext {
   rendererDir: string;
@@ -66,7 +66,7 @@ export async function handleAppRequest(request: Pick<Request, 'url' | 'method'>,
     if (media === null) return notFound(`no media at ${url.pathname}`);
     try {
       const found = await ctx.resolveMedia(ctx.services(), media.kind, media.imageId);
-      return fileResponse(found.file, found.contentType, { 'cache-control': 'private, max-age=3600' });
+      return new Response(new Uint8Array(found.data), { status: 200, headers: { ...BASE_HEADERS, 'content-type': found.contentType, 'cache-control': 'private, max-age=3600' } });
     } catch (err) {
       const env = toErrorEnvelope(err);
       return notFound(env.message);

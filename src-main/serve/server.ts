@@ -43,8 +43,8 @@ export interface ServeOptions {
   port?: number;
   /** Fixed token (tests); by default 32 random bytes. */
   token?: string;
-  /** Finds an image's file by id (src-main/datasets/media.ts `resolveMedia`). */
-  resolveMedia?: (services: Services, kind: 'thumb' | 'image', imageId: number) => Promise<{ file: string; contentType: string }>;
+  /** An image's bytes by id (src-main/datasets/media.ts `resolveMedia`: checked, bounded, read whole). */
+  resolveMedia?: (services: Services, kind: 'thumb' | 'image', imageId: number) => Promise<{ data: Buffer; contentType: string }>;
   /** Where handler failures are logged (default: stderr). */
   log?: (line: string) => void;
 }
@@ -273,7 +273,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (!opts.resolveMedia) return sendError(res, 501, { name: 'AppError', kind: 'unsupported', message: 'media are not available' });
     try {
       const media = await opts.resolveMedia(opts.services, kind, imageId);
-      serveFile(res, media.file, media.contentType, 'private, max-age=3600');
+      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': media.contentType, 'cache-control': 'private, max-age=3600', 'content-length': media.data.length });
+      res.end(media.data);
     } catch (err) {
       const env = toErrorEnvelope(err);
       sendError(res, statusFor(env), env);

@@ -2,7 +2,7 @@
  * The `serve` bridge, for real: an HTTP + WebSocket server on a free loopback port over a real SQLite home,
  * driven with fetch, the `ws` client and the page's own client module (the browser transport).
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,7 +106,7 @@ describe('serve bridge', () => {
       port: 0,
       resolveMedia: async (_s, kind, id) => {
         if (id !== 7) throw new AppError('not-found', `no image with id ${id}`);
-        return { file: join(renderer, 'assets', 'app.js'), contentType: kind === 'thumb' ? 'image/webp' : 'image/png' };
+        return { data: readFileSync(join(renderer, 'assets', 'app.js')), contentType: kind === 'thumb' ? 'image/webp' : 'image/png' };
       },
     });
     base = `http://127.0.0.1:${server.port}`;
