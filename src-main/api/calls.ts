@@ -4,8 +4,11 @@
  * and it settles exactly once as an envelope `{result}` | `{error}` (never a thrown error).
  */
 import { invokeOperation, type Operation } from './contract';
-import { cancelled, toErrorEnvelope, type ErrorEnvelope } from '../core/errors';
+import { AppError, cancelled, toErrorEnvelope, type ErrorEnvelope } from '../core/errors';
 import type { Services } from '../core/services';
+
+/** What a call id may be (the caller's own, or one made here). */
+export const CALL_ID = /^[\w.-]{1,100}$/;
 
 export type CallEnvelope<T = unknown> = { result: T } | { error: ErrorEnvelope };
 
@@ -37,9 +40,19 @@ export class CallRegistry {
     return () => this.listeners.delete(listener);
   }
 
-  /** Runs `name` with `input`; `callId` is the caller's id (a fresh one is made when absent or taken). */
+  /**
+   * Runs `name` with `input`. `callId` is the caller's id, which its events and its answer carry (a fresh one is
+   * made when absent); one that is not an id, or is already a running call's, is refused, not replaced: the
+   * caller could not tell the two calls' answers apart.
+   */
   async run(name: string, input: unknown, callId?: string): Promise<CallEnvelope> {
-    const id = callId && /^[\w.-]{1,100}$/.test(callId) && !this.running.has(callId) ? callId : this.nextId();
+    if (callId !== undefined && !CALL_ID.test(callId)) {
+      return { error: toErrorEnvelope(new AppError('input', `call id: use 1 to 100 letters, digits, '_', '.' or '-'`)) };
+    }
+    if (callId !== undefined && this.running.has(callId)) {
+      return { error: toErrorEnvelope(new AppError('conflict', `call id '${callId}' is a running call's (${this.running.get(callId)!.name}): give each call its own id`)) };
+    }
+    const id = callId ?? this.nextId();
     const controller = new AbortController();
     const entry = { id, name, startedAt: Date.now(), controller, done: Promise.resolve() as Promise<unknown> };
     const work = (async (): Promise<CallEnvelope> => {

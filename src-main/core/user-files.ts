@@ -41,6 +41,8 @@ export interface UserFileOptions {
   /** A word for messages: "config", "policy", "manifest". */
   what: string;
   maxBytes: number;
+  /** The field named when the path itself is bad (a NUL byte, an over-long name); default: `what`. */
+  field?: string;
 }
 
 function formatBytes(n: number): string {
@@ -81,7 +83,7 @@ function checkReadable(st: Stats, path: string, { what, maxBytes }: UserFileOpti
  * between the two cannot hang the open. The caller closes the fd.
  */
 export function openUserFile(file: string, opts: UserFileOptions): { fd: number; path: string; size: number } {
-  const path = resolve(file);
+  const path = checkPathText(file, opts.field ?? opts.what);
   let fd: number | undefined;
   try {
     checkReadable(statSync(path), path, opts);
@@ -132,18 +134,24 @@ const PATH_MAX = 4096;
 const NAME_MAX = 255;
 
 /**
- * Checks an output path (a FILE or `--out DIR`) before anything touches the file system, so a NUL byte or an
- * over-long name is a mistake naming `field` (exit 2 / 400) rather than an errno. Returns the resolved path.
+ * Checks a path the user gave (a file to read, a FILE or `--out DIR` to write) before anything touches the file
+ * system, so a NUL byte or an over-long name is a mistake naming `field` (exit 2 / 400) rather than an errno.
+ * Returns the resolved path.
  */
-export function checkOutputPath(path: unknown, field: string): string {
+export function checkPathText(path: unknown, field: string): string {
   if (typeof path !== 'string' || path === '') throw new AppError('input', `${field}: must be a path`);
-  if (path.includes('\u0000')) throw new AppError('input', `${field}: the path contains a NUL byte`);
+  const problem = pathTextProblem(path);
+  if (problem) throw new AppError('input', `${field}: ${problem}`);
+  return resolve(path);
+}
+
+/** Why `path` cannot name a file on this system (a NUL byte, too long), or undefined; the schemas use it too. */
+export function pathTextProblem(path: string): string | undefined {
+  if (path.includes('\u0000')) return 'the path contains a NUL byte';
   const abs = resolve(path);
-  if (Buffer.byteLength(abs) > PATH_MAX) throw new AppError('input', `${field}: the path is longer than ${PATH_MAX} bytes`);
-  if (abs.split(/[\\/]/).some((part) => Buffer.byteLength(part) > NAME_MAX)) {
-    throw new AppError('input', `${field}: a name in the path is longer than ${NAME_MAX} bytes`);
-  }
-  return abs;
+  if (Buffer.byteLength(abs) > PATH_MAX) return `the path is longer than ${PATH_MAX} bytes`;
+  if (abs.split(/[\\/]/).some((part) => Buffer.byteLength(part) > NAME_MAX)) return `a name in the path is longer than ${NAME_MAX} bytes`;
+  return undefined;
 }
 
 export interface WriteOptions {
@@ -181,7 +189,7 @@ function checkTarget(path: string, opts: WriteOptions): void {
  * ever replaced; with force by a rename over the regular file checked just before. Returns the path.
  */
 export function writeUserFile(file: string, data: string | Uint8Array, opts: WriteOptions): string {
-  const path = checkOutputPath(file, opts.field ?? 'file');
+  const path = checkPathText(file, opts.field ?? 'file');
   const tmp = join(dirname(path), `.${basename(path).slice(0, 200)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number | undefined;
   let placed = false;

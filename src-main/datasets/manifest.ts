@@ -153,27 +153,34 @@ function* csvRows(file: string): Generator<CsvRow> {
   }
 }
 
-/** True for the header row: `path,label` or `path,label,split` (any case, cells trimmed). */
-function isHeader(cells: string[]): boolean {
+/**
+ * The header row's column order, or undefined when the row is not a header: `path` and `label`, and maybe
+ * `split`, in any order (any case, cells trimmed), each once.
+ */
+function headerOrder(cells: string[]): number[] | undefined {
   const names = cells.map((c) => c.trim().toLowerCase());
-  return names[0] === 'path' && names[1] === 'label' && (names.length === 2 || (names.length === 3 && names[2] === 'split'));
+  if (names.length < 2 || names.length > 3 || new Set(names).size !== names.length) return undefined;
+  const order = ['path', 'label', 'split'].slice(0, names.length).map((n) => names.indexOf(n));
+  return order.every((i) => i >= 0) ? order : undefined;
 }
 
 /**
- * The data rows of a manifest (header checked and left out), streamed. Throws AppError('input') naming the
- * file when it is not a manifest; the rows themselves are the scan's to judge (it reports a bad one by line).
+ * The data rows of a manifest (header checked and left out), streamed, their cells put in the order
+ * `path,label[,split]` whatever the header's order. Throws AppError('input') naming the file when it is not a
+ * manifest; the rows themselves are the scan's to judge (it reports a bad one by line).
  */
 export function* readManifest(file: string): Generator<CsvRow> {
-  let header = true;
+  let order: number[] | undefined;
   for (const row of csvRows(file)) {
-    if (header) {
-      if (!isHeader(row.cells)) throw notManifest(file, 'expected a header with path and label columns');
-      header = false;
+    if (!order) {
+      order = headerOrder(row.cells);
+      if (!order) throw notManifest(file, 'expected a header with path and label columns');
       continue;
     }
-    yield row;
+    // A row of another width is left as it is: the scan reports its count of fields.
+    yield row.cells.length === order.length ? { ...row, cells: order.map((i) => row.cells[i]!) } : row;
   }
-  if (header) throw notManifest(file, 'expected a header with path and label columns');
+  if (!order) throw notManifest(file, 'expected a header with path and label columns');
 }
 
 /** Reads the whole manifest once without keeping it, so a file that is not one is refused before the scan starts. */

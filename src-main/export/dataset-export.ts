@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Services } from '../core/services';
-import { checkOutputPath } from '../core/user-files';
+import { checkPathText } from '../core/user-files';
 import { writeFolderAtomically } from './export-run';
 
 /** One CSV field: quoted when it holds a comma, quote, CR/LF or leading/trailing space. */
@@ -36,7 +36,7 @@ export async function exportDataset(services: Services, input: { dataset: string
   const { exportPolicy } = await import('../mixup/policy-repository');
   // A NUL byte or an over-long name is the caller's mistake (exit 2 / 400), found before any file system call;
   // writeFolderAtomically refuses a link, a file or a non-empty folder as DIR.
-  checkOutputPath(input.out, '--out');
+  checkPathText(input.out, '--out');
   const db = services.db;
   const ds = repo.resolveDataset(db, input.dataset);
   const rows = db

@@ -10,7 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AppError, throwIfCancelled } from '../core/errors';
 import type { Services } from '../core/services';
 import { processRunning } from '../core/temp-files';
-import { checkOutputPath } from '../core/user-files';
+import { checkPathText } from '../core/user-files';
 import { APP_VERSION } from '../core/version';
 import type { RunInfo } from '../training/runs-repository';
 import { fileListHash, type ExportPreprocessing, type ExportProvenance } from './config-file';
@@ -93,7 +93,7 @@ export function removeStalePartials(parent: string): string[] {
  */
 export async function writeFolderAtomically(out: string, write: (dir: string) => Promise<void>): Promise<{ path: string; bytes: number }[]> {
   // A NUL byte or an over-long name is a mistake naming --out, not an errno.
-  const target = checkOutputPath(out, '--out');
+  const target = checkPathText(out, '--out');
   const parent = dirname(target);
   removeStalePartials(parent);
   checkOutDir(target);
@@ -158,7 +158,7 @@ export async function exportRun(
   input: { run: number; out: string; formats: ExportFormat[] },
   opts: { signal?: AbortSignal; onProgress?(done: number, total: number, label: string): void } = {},
 ): Promise<ExportResult> {
-  checkOutputPath(input.out, '--out');
+  checkPathText(input.out, '--out');
   const { getRun } = await import('../training/runs-repository');
   const run = getRun(services.db, input.run);
   const formats = [...new Set(input.formats)].sort((a, b) => EXPORT_FORMATS.indexOf(a) - EXPORT_FORMATS.indexOf(b));

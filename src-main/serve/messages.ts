@@ -5,9 +5,10 @@
  * `input` error that names the field at fault and never quotes the frame.
  */
 import { z } from 'zod';
+import { CALL_ID } from '../api/calls';
 import { AppError, describeIssues } from '../core/errors';
 
-const callId = z.string().min(1).max(100);
+const callId = z.string().regex(CALL_ID, "use 1 to 100 letters, digits, '_', '.' or '-'");
 
 const startMessage = z
   .object({

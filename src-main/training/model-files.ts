@@ -50,6 +50,46 @@ function isInside(root: string, p: string): boolean {
 /**
  * Reads and checks `dir/model.json` and its weight files. `remedy` ends the messages ("re-export the run").
  */
+/** The layer sizes a topology declares, and where its kernel's shape says each must be. */
+const SIZE_FIELDS: Array<{ field: string; axis: (rank: number) => number }> = [
+  { field: 'filters', axis: (rank) => rank - 1 }, // Conv kernels: [kh, kw, in, filters]
+  { field: 'units', axis: (rank) => rank - 1 }, // Dense kernels: [in, units]
+  { field: 'depth_multiplier', axis: (rank) => rank - 1 }, // depthwise kernels: [kh, kw, in, multiplier]
+];
+
+/**
+ * Every layer size the topology declares (a Conv's `filters` and `kernel_size`, a Dense's `units`, a
+ * depthwise `depth_multiplier`) must be what its kernel in the weights manifest holds. tfjs allocates a layer's
+ * weights from its declared sizes before loading any, so a tampered size (filters: 100,000,000) would take
+ * minutes and gigabytes to be refused; checked here, it is refused before anything is built.
+ */
+function checkLayerSizes(topology: object, specs: WeightSpec[], notAModel: (why: string) => AppError): void {
+  const kernels = new Map(specs.filter((w) => /\/(depthwise_)?kernel$/.test(w.name)).map((w) => [w.name.replace(/\/(depthwise_)?kernel$/, ''), w.shape]));
+  const visit = (node: unknown, depth: number): void => {
+    if (depth > 8 || node === null || typeof node !== 'object') return;
+    const { config } = node as { config?: unknown };
+    if (config === null || typeof config !== 'object') return;
+    const c = config as Record<string, unknown>;
+    if (Array.isArray(c.layers)) for (const l of c.layers) visit(l, depth + 1);
+    const name = typeof c.name === 'string' ? c.name : undefined;
+    const declared = SIZE_FIELDS.filter((f) => c[f.field] !== undefined);
+    if (declared.length === 0 || name === undefined) return;
+    const shape = [...kernels.entries()].find(([k]) => k === name || k.endsWith(`/${name}`))?.[1];
+    if (!shape) throw notAModel(`layer ${name} declares ${declared.map((f) => f.field).join(', ')} but the manifest holds no kernel for it`);
+    for (const f of declared) {
+      if (c[f.field] !== shape[f.axis(shape.length)]) {
+        throw notAModel(`layer ${name} declares ${f.field} ${String(c[f.field]).slice(0, 20)}, its kernel in the manifest has shape [${shape.join(', ')}]`);
+      }
+    }
+    const k = c.kernel_size;
+    if (Array.isArray(k) && shape.length === 4 && (k[0] !== shape[0] || k[1] !== shape[1])) {
+      throw notAModel(`layer ${name} declares kernel_size [${k.slice(0, 2).join(', ')}], its kernel in the manifest has shape [${shape.join(', ')}]`);
+    }
+  };
+  const t = topology as { model_config?: unknown };
+  visit(t.model_config ?? topology, 0);
+}
+
 export function readSavedModel(dir: string, remedy = 're-save the model'): SavedModelFiles {
   const root = resolve(dir);
   const file = join(root, 'model.json');
@@ -131,6 +171,7 @@ export function readSavedModel(dir: string, remedy = 're-save the model'): Saved
     total += needed;
   });
   if (total > WEIGHTS_MAX_BYTES) throw notAModel(`its manifest needs ${total} bytes of weights, more than can be loaded`);
+  checkLayerSizes(j.modelTopology, specs, notAModel);
 
   // Sizes first (a stat each), so nothing is read when they do not match.
   const sizes = groups.map((g) => g.files.map((f) => statSync(f).size));

@@ -131,6 +131,25 @@ describe('damaged model files get a message a user can act on', () => {
     expect(err.message).toMatch(/model\.json is not a model file: .*re-export the run/);
     expect(err.message).not.toContain('SECRET');
   });
+
+  it('a layer size tampered to 100,000,000 filters is refused from the manifest at once, before tfjs allocates it (found by review: 53 s, 7.9 GB)', async () => {
+    for (const [field, value] of [
+      ['filters', 100_000_000],
+      ['kernel_size', [99, 99]],
+      ['units', 1e9],
+    ] as const) {
+      const dir = exportCopy();
+      const file = join(dir, 'tfjs', 'model.json');
+      editJson(file, (j) => {
+        const layer = j.modelTopology.config.layers.find((l: any) => l.config[field] !== undefined);
+        layer.config[field] = value;
+      });
+      const t0 = Date.now();
+      const err = await refusal(predictImages(dir, [image], { backend: 'cpu' }));
+      expect(err.message).toMatch(new RegExp(`model\\.json is not a model file: layer \\w+ declares ${field}.*its kernel in the manifest has shape`));
+      expect(Date.now() - t0).toBeLessThan(5000);
+    }
+  });
 });
 
 describe('config.json and labels.json are checked against the model before any image is decoded', () => {

@@ -90,6 +90,21 @@ describe('index --manifest refuses what is not a manifest', () => {
     const lines = r.skipped.map((s) => Number(/line (\d+)/.exec(s.reason)?.[1])).sort((a, b) => a - b);
     expect(lines).toEqual(missing);
   }, 60_000);
+
+  it('takes the header columns in any order (docs/datasets.md), and refuses a header naming a column twice', async () => {
+    const fs = await import('node:fs');
+    const a = fs.readdirSync(join(root, 'bag')).sort()[0]!;
+    const c = fs.readdirSync(join(root, 'coat')).sort()[0]!;
+    const f = file('order.csv', `Split,label,PATH\nval,bag,bag/${a}\ntrain,coat,coat/${c}\n`);
+    const r = await call<{ images: number; skipped: unknown[] }>(services, 'datasets:index', { root, name: 'order', manifest: f });
+    expect(r).toMatchObject({ images: 2, skipped: [] });
+    const split = services.db.prepare('SELECT split FROM images WHERE rel_path = ?').pluck();
+    expect(split.get(`bag/${a}`)).toBe('val');
+    expect(split.get(`coat/${c}`)).toBe('train');
+    const twice = await cli('index', root, '--name', 'twice', '--manifest', file('twice.csv', `path,path,label\nbag/${a},bag/${a},bag\n`));
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('is not a manifest');
+  }, 60_000);
 });
 
 describe('CsvRowParser (the streaming manifest parser)', () => {

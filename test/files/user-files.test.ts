@@ -2,7 +2,7 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkOutputPath, parseJsonText, readUserFile, readUserText, writeUserFile } from '../../src-main/core/user-files';
+import { checkPathText, parseJsonText, readUserFile, readUserText, writeUserFile } from '../../src-main/core/user-files';
 import { tempDir } from '../helpers/temp';
 import { fifo } from './fixture';
 
@@ -53,11 +53,11 @@ describe('writeUserFile', () => {
     expect(readdirSync(dir).sort()).toEqual(['link.json', 'out.json']);
   });
 
-  it('checkOutputPath names the field for a NUL byte, an over-long path or name', () => {
-    expect(() => checkOutputPath('a\u0000b', '--out')).toThrow('--out: the path contains a NUL byte');
-    expect(() => checkOutputPath(`/${'a/'.repeat(2100)}x`, '--out')).toThrow('--out: the path is longer than 4096 bytes');
-    expect(() => checkOutputPath(`/tmp/${'é'.repeat(130)}`, 'file')).toThrow('file: a name in the path is longer than 255 bytes');
-    expect(checkOutputPath('/tmp/x.json', 'file')).toBe('/tmp/x.json');
+  it('checkPathText names the field for a NUL byte, an over-long path or name', () => {
+    expect(() => checkPathText('a\u0000b', '--out')).toThrow('--out: the path contains a NUL byte');
+    expect(() => checkPathText(`/${'a/'.repeat(2100)}x`, '--out')).toThrow('--out: the path is longer than 4096 bytes');
+    expect(() => checkPathText(`/tmp/${'é'.repeat(130)}`, 'file')).toThrow('file: a name in the path is longer than 255 bytes');
+    expect(checkPathText('/tmp/x.json', 'file')).toBe('/tmp/x.json');
   });
 });
 

@@ -139,6 +139,22 @@ describe('a real serve process under hostile input', () => {
     await stillServing();
   });
 
+  it('refuses a start whose id is a running call\'s (its answer would be taken for the other\'s), on the socket and over HTTP', async () => {
+    const { ws, frames } = await openSocket();
+    ws.send(JSON.stringify({ type: 'start', id: 'dup', name: 'test:wait', input: {} }));
+    await new Promise((r) => setTimeout(r, 200));
+    ws.send(JSON.stringify({ type: 'start', id: 'dup', name: 'system:info', input: {} }));
+    await expect.poll(() => frames.filter((f) => f.id === 'dup').length, { timeout: 5_000 }).toBe(1);
+    expect(frames.find((f) => f.id === 'dup')).toMatchObject({ type: 'error', error: { kind: 'conflict', message: expect.stringMatching(/call id 'dup' is a running call's \(test:wait\)/) } });
+    const http = await fetch(`${base}/api/call/system:info`, { method: 'POST', headers: { 'x-mixup-token': info.token, 'x-mixup-call-id': 'dup' }, body: '{}' });
+    expect(http.status).toBe(409);
+    ws.send(JSON.stringify({ type: 'cancel', id: 'dup' }));
+    await expect.poll(() => frames.filter((f) => f.id === 'dup').length, { timeout: 5_000 }).toBe(2);
+    expect(frames.filter((f) => f.id === 'dup')[1]).toMatchObject({ type: 'error' });
+    ws.close();
+    await stillServing();
+  });
+
   it('answers a result that cannot be sent as JSON with an internal error frame (WebSocket) or a 500 envelope (HTTP), and stays up', async () => {
     const { ws, frames } = await openSocket();
     ws.send(JSON.stringify({ type: 'start', id: 'big', name: 'test:bigint', input: {} }));

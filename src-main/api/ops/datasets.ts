@@ -1,7 +1,7 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { defineOp } from '../contract';
-import { datasetRef } from '../refs';
+import { datasetRef, pathText } from '../refs';
 import { AppError } from '../../core/errors';
 import type { Db } from '../../db/connection';
 import type { DatasetSummary } from '../../datasets/summary';
@@ -75,9 +75,9 @@ export const datasetsOps = [
     summary: 'Create or update a dataset from a folder (class folders, split folders or a CSV manifest)',
     input: z
       .object({
-        root: z.string().min(1),
+        root: pathText(),
         name: z.string().min(1).optional(),
-        manifest: z.string().min(1).optional(),
+        manifest: pathText().optional(),
         valFraction: z.number().min(0).lt(1).optional(),
         seed: z.union([z.string(), z.number()]).optional(),
         verify: z.boolean().optional(),

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { defineOp } from '../contract';
-import { datasetRef, runRef } from '../refs';
+import { datasetRef, pathText, runRef } from '../refs';
 import { AppError } from '../../core/errors';
 
 const format = z.enum(['tfjs', 'onnx']);
@@ -47,8 +47,8 @@ export const exportOps = [
     name: 'models:predict',
     summary: 'Classifies image files with an exported model folder (tfjs model, labels.json, config.json preprocessing)',
     input: z.strictObject({
-      modelDir: z.string().min(1, 'name the exported model folder'),
-      images: z.array(z.string().min(1)).min(1, 'name at least one image file'),
+      modelDir: pathText('name the exported model folder'),
+      images: z.array(pathText()).min(1, 'name at least one image file'),
       top: z.number().int().min(1, 'must be ≥ 1').default(3),
       backend: z.string().optional(),
     }),

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defineOp } from '../contract';
-import { datasetRef } from '../refs';
+import { datasetRef, pathText } from '../refs';
 import { parseJsonText, POLICY_MAX_BYTES, readUserText, writeUserFile } from '../../core/user-files';
 import { listClasses, resolveDataset } from '../../datasets/repository';
 import {
@@ -91,14 +91,14 @@ export const policyOps = [
     name: 'policy:import',
     summary: 'Replaces the policy of a dataset with a JSON file (or document); all or nothing',
     input: z
-      .strictObject({ dataset: datasetRef, file: z.string().min(1).optional(), policy: z.unknown().optional() })
+      .strictObject({ dataset: datasetRef, file: pathText().optional(), policy: z.unknown().optional() })
       .refine((i) => (i.file === undefined) !== (i.policy === undefined), { message: 'give exactly one of file or policy', path: ['file'] }),
     run(ctx, input) {
       const ds = resolveDataset(ctx.services.db, input.dataset);
       let raw: unknown = input.policy;
       const source = input.file ? resolve(input.file) : 'policy';
       // A regular file below the cap, read bounded; a syntax error says where, never what.
-      if (input.file) raw = parseJsonText(readUserText(source, { what: 'policy', maxBytes: POLICY_MAX_BYTES }), source);
+      if (input.file) raw = parseJsonText(readUserText(source, { what: 'policy', field: 'file', maxBytes: POLICY_MAX_BYTES }), source);
       const classes = listClasses(ctx.services.db, ds.id).map((c) => c.name);
       const pairs = parsePolicyFile(raw, classes, source);
       const res = replacePolicy(ctx.services.db, ds.id, pairs);
