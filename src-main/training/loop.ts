@@ -48,6 +48,8 @@ export interface LoopSetup {
   optimizerConfig: OptimizerConfig;
   epochs: number;
   batchSize: number;
+  /** Images per validation batch (default max(batchSize, 256)): smaller when that would not fit in memory. */
+  evalBatchSize?: number;
   numClasses: number;
   train: BatchMaker;
   val: BatchMaker | null;
@@ -206,7 +208,7 @@ export async function runEpochs(s: LoopSetup, hooks: LoopHooks): Promise<'comple
       seen += batch.size;
       hooks.onBatch?.({ epoch, batch: b + 1, batches, trainLoss: lossSum / seen, seconds: (Date.now() - started) / 1000 });
     }
-    const val = s.val && s.val.size > 0 ? await evaluate(s.net, s.val, Math.max(s.batchSize, 256), s.numClasses) : null;
+    const val = s.val && s.val.size > 0 ? await evaluate(s.net, s.val, s.evalBatchSize ?? Math.max(s.batchSize, 256), s.numClasses) : null;
     const sch = s.mixer.scheduleFor(epoch);
     await hooks.onEpoch({
       epoch,

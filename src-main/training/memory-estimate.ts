@@ -300,13 +300,20 @@ export function checkTrainingMemory(
   const est = estimateTrainingMemory(s);
   const cap = backendCapacity(s.backend, s.usedBytes ?? tensorBytesInUse(), s.totalMem);
   if (!cap || est.bytes <= cap.bytes) return est;
-  const fits = (t: StepShape) => estimateTrainingMemory(t).bytes <= cap.bytes;
+  // The evaluation batch can always be lowered (down to 1 image): a shape fits when its training step does
+  // with the smallest evaluation batch.
+  const fits = (t: StepShape) => estimateTrainingMemory({ ...t, evalBatchSize: t.evalBatchSize ? 1 : 0 }).bytes <= cap.bytes;
+  if (fits(s)) {
+    // The training step fits, the evaluation does not: evaluate in the largest batch that does.
+    for (let e = Math.floor(est.evalBatchSize / 2); e >= 1; e = Math.floor(e / 2)) {
+      const smaller = estimateTrainingMemory({ ...s, evalBatchSize: e });
+      if (smaller.bytes <= cap.bytes) return smaller;
+    }
+  }
   const [h, w] = s.inputSize as [number, number];
   const fixes: string[] = [];
   for (let b = largestPowerOfTwoAtMost(s.batchSize - 1); b >= 1; b = Math.floor(b / 2)) {
-    // The evaluation batch follows the training one only above 256 (loop.ts: max(batchSize, 256)).
-    const evalBatchSize = s.evalBatchSize ? Math.min(s.evalBatchSize, Math.max(b, 256)) : 0;
-    if (fits({ ...s, batchSize: b, evalBatchSize })) {
+    if (fits({ ...s, batchSize: b })) {
       fixes.push(`batchSize to ${b}`);
       break;
     }
@@ -321,9 +328,11 @@ export function checkTrainingMemory(
   }
   const knob = fixes.length ? `lower ${fixes.join(' or ')}` : 'choose a smaller model.inputSize or model.arch';
   const shape = `${h}×${w}×${s.channels} with ${s.arch}`;
+  // What does not fit even with evaluation one image at a time.
+  const least = estimateTrainingMemory({ ...s, evalBatchSize: s.evalBatchSize ? 1 : 0 });
   const what =
-    est.trainBytes >= est.evalBytes
-      ? `batchSize ${s.batchSize} at ${shape} needs about ${gib(est.trainBytes)} per training step`
-      : `evaluating ${est.evalBatchSize} images at a time (the val and test splits) at ${shape} needs about ${gib(est.evalBytes)}`;
-  throw new AppError('input', `${what}; ${cap.describe}: ${knob}`, { estimateBytes: Math.round(est.bytes), capacityBytes: Math.round(cap.bytes) });
+    least.trainBytes >= least.evalBytes
+      ? `batchSize ${s.batchSize} at ${shape} needs about ${gib(least.trainBytes)} per training step`
+      : `evaluating even one image at a time at ${shape} needs about ${gib(least.evalBytes)}`;
+  throw new AppError('input', `${what}; ${cap.describe}: ${knob}`, { estimateBytes: Math.round(least.bytes), capacityBytes: Math.round(cap.bytes) });
 }

@@ -144,7 +144,7 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     const all = [...train, ...val, ...test];
     // Before any decoding: refuse training that cannot fit the backend's memory, naming the knob (issue #11).
     const { checkTrainingMemory } = await import('./memory-estimate');
-    checkTrainingMemory({
+    const memory = checkTrainingMemory({
       backend: engine.backend,
       arch: config.model.arch,
       inputSize,
@@ -154,6 +154,8 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
       optimizer: config.optimizer,
       evalBatchSize: Math.min(Math.max(config.batchSize, 256), Math.max(val.length, test.length)),
     });
+    // Evaluation in smaller batches when the usual ones would not fit (the estimate lowered it).
+    const evalBatch = Math.max(1, memory.evalBatchSize || Math.max(config.batchSize, 256));
     const store = await ImageStore.build(all, {
       inputSize,
       channels,
@@ -243,6 +245,7 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
         optimizerConfig: config.optimizer,
         epochs: config.epochs,
         batchSize: config.batchSize,
+        evalBatchSize: evalBatch,
         numClasses: classes.length,
         train: trainData,
         val: valData,
@@ -304,7 +307,7 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     await saveModel(net.model, modelDir);
     let testMetrics: TestMetrics | null = null;
     if (testStore.items.length > 0) {
-      const m = await evaluate(net, new BatchMaker(testStore, pre), 256, classes.length);
+      const m = await evaluate(net, new BatchMaker(testStore, pre), evalBatch, classes.length);
       testMetrics = { count: m.count, accuracy: m.accuracy, loss: m.loss, ece: m.ece, nll: m.nll, perClassAccuracy: named(m.perClassAccuracy, classes), confusion: m.confusion };
     }
     finishRun(db, runId, 'completed', { test: testMetrics });

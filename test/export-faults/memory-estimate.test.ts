@@ -51,6 +51,18 @@ describe('the memory estimate', () => {
     expect(() => checkTrainingMemory({ ...s, batchSize: b * 2, backend: 'wasm', usedBytes: 0 })).toThrow(AppError);
   });
 
+  it('lowers the evaluation batch instead of refusing a run whose training step fits (found by review: batchSize 1 was refused for the 240-image evaluation)', () => {
+    const s = { arch: 'mobilenetv2', inputSize: [224, 224], channels: 3, numClasses: 10, batchSize: 8, optimizer: adam, evalBatchSize: 240 };
+    const est = checkTrainingMemory({ ...s, backend: 'wasm', usedBytes: 0 });
+    expect(est.evalBatchSize).toBeGreaterThanOrEqual(1);
+    expect(est.evalBatchSize).toBeLessThan(240);
+    expect(est.bytes).toBeLessThanOrEqual(4 * 1024 ** 3);
+    // The largest that fits: twice that would not.
+    expect(estimateTrainingMemory({ ...s, evalBatchSize: est.evalBatchSize * 2 }).bytes).toBeGreaterThan(4 * 1024 ** 3);
+    // A batch that is itself too big still names a smaller batchSize, counting the evaluation at its smallest.
+    expect(() => checkTrainingMemory({ ...s, batchSize: 512, backend: 'wasm', usedBytes: 0 })).toThrow(/per training step.*lower batchSize to \d+/);
+  });
+
   it('accepts 28×28×1 at batchSize 128 (the bundled configs\' scale) on wasm and on a small CPU machine', () => {
     const small = { arch: 'cnn-small', inputSize: [28, 28], channels: 1, numClasses: 10, batchSize: 128, optimizer: adam, evalBatchSize: 256 };
     const est = checkTrainingMemory({ ...small, backend: 'wasm', usedBytes: 0 });
