@@ -16,6 +16,7 @@ import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeFil
 import { AppError } from '../core/errors';
 import { newestBackup, restoreSteps, type BackupInfo } from './backup';
 import { isSqliteCorruption } from './errors';
+import { describeKind } from '../core/user-files';
 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -50,7 +51,9 @@ export function isDatabaseDamage(err: unknown, file: string): boolean {
  * Never quotes the bytes: the file may be anything.
  */
 export function headerProblem(file: string): string | undefined {
-  const size = statSync(file).size;
+  const st = statSync(file);
+  if (!st.isFile()) return `it is ${describeKind(st)}, not a regular file`;
+  const size = st.size;
   if (size === 0) return 'the file is empty (0 bytes)';
   const head = Buffer.alloc(HEADER.length);
   const fd = openSync(file, 'r');

@@ -20,6 +20,10 @@ export function openServices(opts: { home: string }): Services {
   try {
     for (const dir of [paths.home, paths.thumbs, paths.runs, paths.cache]) mkdirSync(dir, { recursive: true });
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new AppError('input', `home ${paths.home}: it (or a folder in it) is a file, not a folder; give --home a folder`);
+    }
     throw new AppError('io', `cannot create home folder ${paths.home}: ${(err as Error).message}`);
   }
   let db: Db | undefined;

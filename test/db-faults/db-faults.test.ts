@@ -263,6 +263,19 @@ describe('a damaged database', () => {
     expect(existsSync(`${dbFile(h)}-wal`)).toBe(false);
   });
 
+  it('that is a FIFO is refused at once as not a regular file; a --home that is a file is an input error saying so', async () => {
+    const h = home();
+    spawnSync('mkfifo', [dbFile(h)]);
+    const r = await runCli(['datasets', '--json'], { home: h, timeoutMs: 20_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('is a FIFO (named pipe), not a regular file');
+    const file = join(home(), 'not-a-folder');
+    writeFileSync(file, 'x');
+    const f = await runCli(['datasets', '--json'], { home: file });
+    expect(f.code).toBe(2);
+    expect(f.stderr).toContain(`home ${file}: it (or a folder in it) is a file, not a folder`);
+  });
+
   it('that is a text file is refused naming the file, its bytes unchanged and never quoted', async () => {
     const h = home();
     const text = 'secret-looking text that is not SQLite\n'.repeat(200);
