@@ -22,7 +22,7 @@ export function openServices(opts: { home: string }): Services {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') {
-      throw new AppError('input', `home ${paths.home}: it (or a folder in it) is a file, not a folder; give --home a folder`);
+      throw new AppError('input', `cannot create home folder ${paths.home}: it (or a folder above it) is a file, not a folder; give --home a folder`);
     }
     throw new AppError('io', `cannot create home folder ${paths.home}: ${(err as Error).message}`);
   }

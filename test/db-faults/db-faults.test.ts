@@ -273,7 +273,7 @@ describe('a damaged database', () => {
     writeFileSync(file, 'x');
     const f = await runCli(['datasets', '--json'], { home: file });
     expect(f.code).toBe(2);
-    expect(f.stderr).toContain(`home ${file}: it (or a folder in it) is a file, not a folder`);
+    expect(f.stderr).toContain(`cannot create home folder ${file}: it (or a folder above it) is a file, not a folder`);
   });
 
   it('that is a text file is refused naming the file, its bytes unchanged and never quoted', async () => {
