@@ -92,10 +92,16 @@ function decodeOr<T>(text: string, fallback: T): string | T {
  * The request target as a URL on this server, or null when it is not one. An origin-form target is
  * appended to this server's origin rather than resolved against it: `//x` stays a path, not a host.
  */
+/**
+ * The request target as a URL, or null when it is not a path on this server. Only the origin form (`/path`) is
+ * taken: an absolute-form target (`http://other.host/api/...`) names a host the Host check never sees, and this
+ * server is no proxy.
+ */
 function requestUrl(target: string | undefined): URL | null {
   const raw = target ?? '/';
+  if (!raw.startsWith('/')) return null;
   try {
-    return new URL(raw.startsWith('/') ? `http://localhost${raw}` : raw);
+    return new URL(`http://localhost${raw}`);
   } catch {
     return null;
   }

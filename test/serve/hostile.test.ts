@@ -184,6 +184,17 @@ describe('a real serve process under hostile input', () => {
     const star = await rawStatus(info.port, ['OPTIONS * HTTP/1.1', host, 'Connection: close']);
     expect(star, 'a target that is no path is a client error').toBeGreaterThanOrEqual(400);
     expect(star).toBeLessThan(500);
+    // An absolute-form target names a host the Host check never sees (found by review): refused, not served.
+    const absolute = await rawStatus(info.port, [
+      `POST http://evil.example/api/call/system:info HTTP/1.1`,
+      host,
+      `x-mixup-token: ${info.token}`,
+      'Content-Length: 2',
+      'Connection: close',
+      '',
+      '{}',
+    ]);
+    expect(absolute).toBe(400);
     const badCookie = await rawStatus(info.port, ['GET / HTTP/1.1', host, `Cookie: mixup_token_${info.port}=%E0%A4%A`, 'Connection: close']);
     expect(badCookie, 'a malformed cookie is a wrong token').toBe(403);
     const upgrade = await rawStatus(info.port, [
