@@ -33,7 +33,7 @@ export interface DatasetExportResult {
 
 export async function exportDataset(services: Services, input: { dataset: string | number; out: string }): Promise<DatasetExportResult> {
   const repo = await import('../datasets/repository');
-  const { exportPolicy } = await import('../mixup/policy-repository');
+  const { exportPolicy } = await import('../datasets/policy-repository');
   // A NUL byte or an over-long name is the caller's mistake (exit 2 / 400), found before any file system call;
   // writeFolderAtomically refuses a link, a file or a non-empty folder as DIR.
   checkPathText(input.out, '--out');

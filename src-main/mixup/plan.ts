@@ -1,126 +1,28 @@
 /**
- * The pure half of the MixUp engine: schedules, pairing under the class-pair policy, λ draws, CutMix boxes,
- * and the per-epoch audit. No tensors and no I/O here, so `mixup preview` runs it over a dataset's labels
- * without a model, and the tensor half (./mixer.ts) applies the plans it makes.
+ * The MixUp planner: for each batch of labels, who is mixed with whom, how (MixUp or CutMix, at the input or
+ * a manifold layer), with which λ, and why a sample stays unmixed; and the running per-epoch audit. No
+ * tensors and no I/O here, so `mixup preview` runs it over a dataset's labels without a model, and the tensor
+ * half (./mixer.ts) applies the plans it makes. Its parts: ./schedule.ts (the knobs per epoch), ./pairing.ts
+ * (the policy and partner draws), ./cutmix.ts (boxes), ./audit.ts (the counts), ./mix-plan.ts (the plan).
  *
  * Every random draw comes from the `Rng` given to the planner, in a fixed order, so the same seed gives the
  * same plans and the same audit, byte for byte.
  */
 import { AppError } from '../core/errors';
-import type { MixupConfig, Ramp, RunConfig } from '../config/run-config';
-import { Rng } from './rng';
+import type { MixupConfig, RunConfig } from '../config/run-config';
+import { finishAudit, newAccumulator, recordPlan, type AuditAccumulator, type EpochAudit } from './audit';
+import { cutmixBox } from './cutmix';
+import { KIND_CUTMIX, KIND_MIXUP, KIND_NONE, type MixPlan, type UnmixedReason } from './mix-plan';
+import { PartnerDrawer, policyMatrix, type PairPolicy } from './pairing';
+import type { Rng } from './rng';
+import { scheduleForEpoch, type EpochSchedule } from './schedule';
 
-/** A class-pair policy snapshot by class name: pairs not at the default weight 1 (0 = forbidden). */
-export interface PairPolicy {
-  pairs: { a: string; b: string; weight: number; note?: string | null; updatedAt?: string }[];
-}
-
-export type MixKind = 'none' | 'mixup' | 'cutmix';
-export type UnmixedReason = 'policy' | 'prob' | 'schedule' | 'alone';
-export const KIND_NONE = 0;
-export const KIND_MIXUP = 1;
-export const KIND_CUTMIX = 2;
-
-/** The resolved value of every knob at one epoch (recorded per epoch). */
-export interface EpochSchedule {
-  epoch: number;
-  /** Whether any sample of this epoch can be mixed. */
-  active: boolean;
-  /** Why not, when inactive: `off-epoch` (offEpoch reached), `ramp` (α or prob ramped to 0), `disabled` (α = cutmixAlpha = 0 or prob = 0). */
-  inactiveReason: 'off-epoch' | 'ramp' | 'disabled' | null;
-  mode: MixupConfig['mode'];
-  /** MixUp α in force (ramped; 0 when inactive). */
-  alpha: number;
-  /** CutMix α in force (ramped; 0 when inactive). */
-  cutmixAlpha: number;
-  /** Mixing probability in force (ramped, capped at 1; 0 when inactive). */
-  prob: number;
-  switchProb: number;
-  labelSmoothing: number;
-  lambdaMax: boolean;
-  alphaFactor: number;
-  probFactor: number;
-  /** Candidate mixing points this epoch: 'input' and/or manifold layer names. */
-  mixPoints: string[];
-}
-
-/** What to do with one batch. Pure data; the mixer applies it to tensors. */
-export interface MixPlan {
-  readonly epoch: number;
-  readonly size: number;
-  /** 'input', or the manifold layer whose output is mixed. */
-  readonly mixAt: string;
-  /** [height, width] the CutMix boxes are cut at (null when CutMix is off). */
-  readonly inputSize: readonly [number, number] | null;
-  readonly labels: Int32Array;
-  /** Partner index per sample (= the sample itself when unmixed). */
-  readonly partner: Int32Array;
-  /** Weight of the sample's own image/label (1 when unmixed; for CutMix the kept pixel share). */
-  readonly lambda: Float64Array;
-  /** KIND_NONE / KIND_MIXUP / KIND_CUTMIX per sample. */
-  readonly kind: Uint8Array;
-  /** CutMix box per sample: [y0, x0, y1, x1] (end exclusive) at inputSize; zeros when not CutMix. */
-  readonly boxes: Int32Array;
-  /** Why a sample stays unmixed, or null when mixed. */
-  readonly reasons: (UnmixedReason | null)[];
-  /** Label smoothing ε applied to the targets before mixing. */
-  readonly labelSmoothing: number;
-  readonly numClasses: number;
-}
-
-export interface LambdaHistogram {
-  /** Bin edges (11 edges, 10 bins over [0, 1]; the last bin includes 1). */
-  edges: number[];
-  counts: number[];
-}
-
-/** The audit of one epoch (JSON). */
-export interface EpochAudit {
-  epoch: number;
-  active: boolean;
-  alpha: number;
-  prob: number;
-  cutmixAlpha: number;
-  schedule: EpochSchedule;
-  batches: number;
-  samples: number;
-  mixedSamples: number;
-  mixupSamples: number;
-  cutmixSamples: number;
-  unmixedSamples: { policy: number; prob: number; schedule: number; alone: number };
-  /** Mixed samples per unordered class pair (a ≤ b in class order), same-class pairs included. */
-  pairs: { a: string; b: string; count: number }[];
-  /** One raw λ per mixed sample: the weight of the sample's own image (CutMix: its kept pixel share). */
-  lambdas: number[];
-  /** True when `lambdas` was capped by `maxLambdas` (the histogram still counts every λ). */
-  lambdasTruncated: boolean;
-  lambdaHistogram: LambdaHistogram;
-  /** Share of the total target mass per class (index = class index), after smoothing and mixing. */
-  targetClassMass: number[];
-  /** Share of the samples per class by their own label, for comparison. */
-  labelClassMass: number[];
-  /** Names of the classes, index-aligned with the mass arrays. */
-  classes: string[];
-  /** Mixing points used and how many batches each. */
-  mixPoints: { at: string; batches: number }[];
-}
-
-interface AuditAccumulator {
-  epoch: number;
-  schedule: EpochSchedule;
-  batches: number;
-  samples: number;
-  mixupSamples: number;
-  cutmixSamples: number;
-  unmixed: { policy: number; prob: number; schedule: number; alone: number };
-  pairCounts: number[]; // K*K, index a*K+b with a ≤ b
-  lambdas: number[];
-  lambdasTruncated: boolean;
-  hist: number[];
-  targetMass: number[];
-  labelMass: number[];
-  mixPoints: Record<string, number>;
-}
+export type { AuditAccumulator, EpochAudit, LambdaHistogram } from './audit';
+export { cutmixBox } from './cutmix';
+export { KIND_CUTMIX, KIND_MIXUP, KIND_NONE, planTargets, type MixKind, type MixPlan, type UnmixedReason } from './mix-plan';
+export { policyMatrix, type PairPolicy } from './pairing';
+export { runStreams } from './rng';
+export { rampFactor, scheduleForEpoch, type EpochSchedule } from './schedule';
 
 export interface PlannerState {
   rng: ReturnType<Rng['getState']>;
@@ -140,86 +42,6 @@ export interface PlannerOptions {
   maxLambdas?: number;
 }
 
-/** The value of a ramp factor at an epoch. */
-export function rampFactor(ramp: Ramp | null, epoch: number): number {
-  if (!ramp) return 1;
-  if (ramp.kind === 'constant') return ramp.endFactor;
-  if (epoch <= ramp.startEpoch) return ramp.startFactor;
-  if (epoch >= ramp.endEpoch) return ramp.endFactor;
-  const t = (epoch - ramp.startEpoch) / (ramp.endEpoch - ramp.startEpoch);
-  const s = ramp.kind === 'linear' ? t : (1 - Math.cos(Math.PI * t)) / 2;
-  return ramp.startFactor + (ramp.endFactor - ramp.startFactor) * s;
-}
-
-/** The resolved knobs of one epoch (pure function of the config). */
-export function scheduleForEpoch(mix: MixupConfig, epoch: number): EpochSchedule {
-  if (!Number.isInteger(epoch) || epoch < 0) throw new AppError('input', `epoch must be a whole number ≥ 0, got ${epoch}`);
-  const alphaFactor = rampFactor(mix.alphaRamp, epoch);
-  const probFactor = rampFactor(mix.probRamp, epoch);
-  const alpha = mix.alpha * alphaFactor;
-  const cutmixAlpha = mix.cutmixAlpha * alphaFactor;
-  const prob = Math.min(1, mix.prob * probFactor);
-  const off = mix.offEpoch !== null && epoch >= mix.offEpoch;
-  const configuredOn = (mix.alpha > 0 || mix.cutmixAlpha > 0) && mix.prob > 0;
-  const rampedOn = (alpha > 0 || cutmixAlpha > 0) && prob > 0;
-  let inactiveReason: EpochSchedule['inactiveReason'] = null;
-  if (!configuredOn) inactiveReason = 'disabled';
-  else if (off) inactiveReason = 'off-epoch';
-  else if (!rampedOn) inactiveReason = 'ramp';
-  const active = inactiveReason === null;
-  const mixPoints = mix.manifold
-    ? [...(mix.manifold.includeInput ? ['input'] : []), ...mix.manifold.layers]
-    : ['input'];
-  return {
-    epoch,
-    active,
-    inactiveReason,
-    mode: mix.mode,
-    alpha: active ? alpha : 0,
-    cutmixAlpha: active ? cutmixAlpha : 0,
-    prob: active ? prob : 0,
-    switchProb: mix.switchProb,
-    labelSmoothing: off && !mix.smoothingAfterOff ? 0 : mix.labelSmoothing,
-    lambdaMax: mix.lambdaMax,
-    alphaFactor,
-    probFactor,
-    mixPoints: mixPoints.length > 0 ? mixPoints : ['input'],
-  };
-}
-
-/** A K×K symmetric weight matrix from a policy snapshot (default 1; forbidden 0). Unknown classes are an error. */
-export function policyMatrix(classes: readonly string[], policy: PairPolicy | null | undefined): Float64Array {
-  const k = classes.length;
-  const w = new Float64Array(k * k).fill(1);
-  if (!policy) return w;
-  const index = new Map(classes.map((c, i) => [c, i]));
-  for (const p of policy.pairs) {
-    const a = index.get(p.a);
-    const b = index.get(p.b);
-    if (a === undefined) throw new AppError('input', `pair policy: unknown class '${p.a}' (classes: ${classes.join(', ')})`);
-    if (b === undefined) throw new AppError('input', `pair policy: unknown class '${p.b}' (classes: ${classes.join(', ')})`);
-    if (!(p.weight >= 0 && p.weight <= 1)) throw new AppError('input', `pair policy: weight of ${p.a}/${p.b} must be in [0, 1], got ${p.weight}`);
-    w[a * k + b] = p.weight;
-    w[b * k + a] = p.weight;
-  }
-  return w;
-}
-
-/** timm-style CutMix box for λ at [h, w], then λ corrected to the pixel share actually kept. */
-export function cutmixBox(rng: Rng, lam: number, h: number, w: number): { box: [number, number, number, number]; kept: number } {
-  const ratio = Math.sqrt(1 - lam);
-  const cutH = Math.floor(h * ratio);
-  const cutW = Math.floor(w * ratio);
-  const cy = rng.int(h);
-  const cx = rng.int(w);
-  const y0 = Math.max(0, Math.min(h, cy - Math.floor(cutH / 2)));
-  const y1 = Math.max(0, Math.min(h, cy - Math.floor(cutH / 2) + cutH));
-  const x0 = Math.max(0, Math.min(w, cx - Math.floor(cutW / 2)));
-  const x1 = Math.max(0, Math.min(w, cx - Math.floor(cutW / 2) + cutW));
-  const pasted = (y1 - y0) * (x1 - x0);
-  return { box: [y0, x0, y1, x1], kept: 1 - pasted / (h * w) };
-}
-
 const plans = new WeakSet<MixPlan>();
 
 /** Whether a plan was made by a planner (plans cannot be fabricated and handed to the mixer). */
@@ -227,17 +49,16 @@ export function isPlannedBatch(plan: MixPlan): boolean {
   return plans.has(plan);
 }
 
-/** Brand-new random-draw helpers over one rng; the order of calls fixes the stream. */
+/** Plans the batches of a run over one rng (the order of calls fixes the stream) and keeps their audit. */
 export class Planner {
   readonly classes: readonly string[];
   readonly numClasses: number;
-  private readonly weights: Float64Array;
+  private readonly partners: PartnerDrawer;
   private readonly mix: MixupConfig;
   private readonly rng: Rng;
   private readonly inputSize: readonly [number, number] | null;
   private readonly maxLambdas: number;
   private audits = new Map<number, AuditAccumulator>();
-  private readonly hasPolicy: boolean;
 
   constructor(opts: PlannerOptions) {
     if (opts.classes.length === 0) throw new AppError('input', 'mixup: the dataset has no classes');
@@ -245,8 +66,7 @@ export class Planner {
     this.numClasses = opts.classes.length;
     this.mix = opts.config.mixup;
     this.rng = opts.rng;
-    this.weights = policyMatrix(opts.classes, opts.policy ?? null);
-    this.hasPolicy = this.weights.some((w) => w !== 1);
+    this.partners = new PartnerDrawer(opts.rng, policyMatrix(opts.classes, opts.policy ?? null), this.numClasses);
     this.inputSize = opts.inputSize ?? opts.config.model.inputSize ?? null;
     this.maxLambdas = opts.maxLambdas ?? Number.POSITIVE_INFINITY;
     if (this.mix.cutmixAlpha > 0 && !this.inputSize) {
@@ -258,53 +78,15 @@ export class Planner {
     return scheduleForEpoch(this.mix, epoch);
   }
 
-  /** Weight of the unordered class pair (a, b): 1 default, 0 forbidden. */
-  pairWeight(a: number, b: number): number {
-    return this.weights[a * this.numClasses + b];
-  }
-
-  /**
-   * A partner for sample i among `candidates` (sample indices), accepted with probability W(label_i, label_j):
-   * rejection from uniform proposals, then an exact draw ∝ W when many proposals were rejected. Returns -1
-   * when no candidate is allowed (W = 0 for all).
-   */
-  /** A partner for sample i among every other sample of the batch (`candidates`: scratch of n − 1 slots). */
-  private drawPartnerAmongOthers(i: number, labels: Int32Array, candidates: Int32Array): number {
-    let c = 0;
-    for (let j = 0; j < labels.length; j++) if (j !== i) candidates[c++] = j;
-    return this.drawPartner(i, labels, candidates, c);
-  }
-
-  private drawPartner(i: number, labels: Int32Array, candidates: Int32Array, count: number): number {
-    if (count === 0) return -1;
-    const k = this.numClasses;
-    const li = labels[i];
-    if (!this.hasPolicy) return candidates[this.rng.int(count)];
-    for (let attempt = 0; attempt < 32; attempt++) {
-      const j = candidates[this.rng.int(count)];
-      const w = this.weights[li * k + labels[j]];
-      if (w >= 1) return j;
-      if (w > 0 && this.rng.next() < w) return j;
-    }
-    let total = 0;
-    for (let c = 0; c < count; c++) total += this.weights[li * k + labels[candidates[c]]];
-    if (total <= 0) return -1;
-    let u = this.rng.next() * total;
-    let last = -1;
-    for (let c = 0; c < count; c++) {
-      const w = this.weights[li * k + labels[candidates[c]]];
-      if (w <= 0) continue;
-      last = candidates[c];
-      u -= w;
-      if (u < 0) return last;
-    }
-    return last;
-  }
-
   private drawLambda(alpha: number, lambdaMax: boolean): number {
     let lam = this.rng.beta(alpha, alpha);
     if (lambdaMax) lam = Math.max(lam, 1 - lam);
     return lam;
+  }
+
+  /** Weight of the unordered class pair (a, b): 1 default, 0 forbidden. */
+  pairWeight(a: number, b: number): number {
+    return this.partners.pairWeight(a, b);
   }
 
   /** Picks mixup or cutmix as timm's switchProb does, given the α in force. */
@@ -407,7 +189,9 @@ export class Planner {
       numClasses: this.numClasses,
     };
     plans.add(plan);
-    this.record(plan, s);
+    let audit = this.audits.get(epoch);
+    if (!audit) this.audits.set(epoch, (audit = newAccumulator(epoch, s, this.numClasses)));
+    recordPlan(audit, plan, s, this.maxLambdas);
     return plan;
   }
 
@@ -430,7 +214,7 @@ export class Planner {
         reasons[i] = 'alone';
         continue;
       }
-      const j = this.drawPartnerAmongOthers(i, labels, candidates);
+      const j = this.partners.amongOthers(i, labels, candidates);
       if (j < 0) {
         reasons[i] = 'policy';
         continue;
@@ -473,7 +257,7 @@ export class Planner {
       matched[i] = 1;
       let c = 0;
       for (let j = 0; j < n; j++) if (!matched[j]) candidates[c++] = j;
-      const j = this.drawPartner(i, labels, candidates, c);
+      const j = this.partners.among(i, labels, candidates, c);
       if (j < 0) {
         leftovers.push(i);
         continue;
@@ -500,7 +284,7 @@ export class Planner {
         reasons[i] = 'prob';
         continue;
       }
-      const j = this.drawPartnerAmongOthers(i, labels, candidates);
+      const j = this.partners.amongOthers(i, labels, candidates);
       if (j < 0) {
         reasons[i] = 'policy';
         continue;
@@ -511,65 +295,6 @@ export class Planner {
       kind[i] = k;
       lambda[i] = k === KIND_CUTMIX ? setCut(i, lam) : lam;
     }
-  }
-
-  private accumulator(epoch: number, s: EpochSchedule): AuditAccumulator {
-    let a = this.audits.get(epoch);
-    if (!a) {
-      const k = this.numClasses;
-      a = {
-        epoch,
-        schedule: s,
-        batches: 0,
-        samples: 0,
-        mixupSamples: 0,
-        cutmixSamples: 0,
-        unmixed: { policy: 0, prob: 0, schedule: 0, alone: 0 },
-        pairCounts: new Array(k * k).fill(0),
-        lambdas: [],
-        lambdasTruncated: false,
-        hist: new Array(10).fill(0),
-        targetMass: new Array(k).fill(0),
-        labelMass: new Array(k).fill(0),
-        mixPoints: {},
-      };
-      this.audits.set(epoch, a);
-    }
-    return a;
-  }
-
-  private record(plan: MixPlan, s: EpochSchedule): void {
-    const a = this.accumulator(plan.epoch, s);
-    const k = this.numClasses;
-    const eps = plan.labelSmoothing;
-    a.batches += 1;
-    a.samples += plan.size;
-    let anyMixed = false;
-    for (let i = 0; i < plan.size; i++) {
-      const li = plan.labels[i];
-      a.labelMass[li] += 1;
-      const r = plan.reasons[i];
-      const lam = plan.lambda[i];
-      if (r !== null) {
-        a.unmixed[r] += 1;
-      } else {
-        anyMixed = true;
-        if (plan.kind[i] === KIND_CUTMIX) a.cutmixSamples += 1;
-        else a.mixupSamples += 1;
-        const lj = plan.labels[plan.partner[i]];
-        const lo = Math.min(li, lj);
-        const hi = Math.max(li, lj);
-        a.pairCounts[lo * k + hi] += 1;
-        if (a.lambdas.length < this.maxLambdas) a.lambdas.push(lam);
-        else a.lambdasTruncated = true;
-        a.hist[Math.min(9, Math.floor(lam * 10))] += 1;
-      }
-      const lj = plan.labels[plan.partner[i]];
-      a.targetMass[li] += (1 - eps) * lam;
-      a.targetMass[lj] += (1 - eps) * (1 - lam);
-      if (eps > 0) for (let c = 0; c < k; c++) a.targetMass[c] += eps / k;
-    }
-    if (anyMixed || s.active) a.mixPoints[plan.mixAt] = (a.mixPoints[plan.mixAt] ?? 0) + 1;
   }
 
   /** The audit of one epoch (the batches planned so far); null when no batch of that epoch was planned. */
@@ -597,66 +322,4 @@ export class Planner {
     this.rng.setState(state.rng);
     this.audits = new Map(state.audits.map((a) => [a.epoch, structuredClone(a)]));
   }
-}
-
-function finishAudit(a: AuditAccumulator, classes: readonly string[]): EpochAudit {
-  const k = classes.length;
-  const pairs: EpochAudit['pairs'] = [];
-  for (let x = 0; x < k; x++) {
-    for (let y = x; y < k; y++) {
-      const count = a.pairCounts[x * k + y];
-      if (count > 0) pairs.push({ a: classes[x], b: classes[y], count });
-    }
-  }
-  const mixed = a.mixupSamples + a.cutmixSamples;
-  const total = a.samples || 1;
-  return {
-    epoch: a.epoch,
-    active: a.schedule.active,
-    alpha: a.schedule.alpha,
-    prob: a.schedule.prob,
-    cutmixAlpha: a.schedule.cutmixAlpha,
-    schedule: a.schedule,
-    batches: a.batches,
-    samples: a.samples,
-    mixedSamples: mixed,
-    mixupSamples: a.mixupSamples,
-    cutmixSamples: a.cutmixSamples,
-    unmixedSamples: { ...a.unmixed },
-    pairs,
-    lambdas: [...a.lambdas],
-    lambdasTruncated: a.lambdasTruncated,
-    lambdaHistogram: { edges: Array.from({ length: 11 }, (_, i) => i / 10), counts: [...a.hist] },
-    targetClassMass: a.targetMass.map((m) => m / total),
-    labelClassMass: a.labelMass.map((m) => m / total),
-    classes: [...classes],
-    mixPoints: Object.entries(a.mixPoints)
-      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
-      .map(([at, batches]) => ({ at, batches })),
-  };
-}
-
-/** The soft targets of a plan as a row-major Float32Array [size × numClasses] (smoothing, then mixing). */
-export function planTargets(plan: MixPlan): Float32Array {
-  const k = plan.numClasses;
-  const eps = plan.labelSmoothing;
-  const out = new Float32Array(plan.size * k);
-  const base = eps / k;
-  if (base > 0) out.fill(base);
-  for (let i = 0; i < plan.size; i++) {
-    const lam = plan.lambda[i];
-    out[i * k + plan.labels[i]] += (1 - eps) * lam;
-    out[i * k + plan.labels[plan.partner[i]]] += (1 - eps) * (1 - lam);
-  }
-  return out;
-}
-
-/**
- * The random streams of a training run, derived from its seed: `shuffle` (the epoch order, one
- * permutation per epoch in epoch order), `augment`, `mixup`, `init`. Preview and training use the same ones,
- * so a preview shows what the run will do.
- */
-export function runStreams(seed: number): { shuffle: Rng; augment: Rng; mixup: Rng; init: Rng } {
-  const root = new Rng(seed);
-  return { shuffle: root.fork('shuffle'), augment: root.fork('augment'), mixup: root.fork('mixup'), init: root.fork('init') };
 }

@@ -239,3 +239,12 @@ export class Rng {
 export function createRng(seed: number | string = 0): Rng {
   return new Rng(seed);
 }
+/**
+ * The random streams of a training run, derived from its seed: `shuffle` (the epoch order, one
+ * permutation per epoch in epoch order), `augment`, `mixup`, `init`. Preview and training use the same ones,
+ * so a preview shows what the run will do.
+ */
+export function runStreams(seed: number): { shuffle: Rng; augment: Rng; mixup: Rng; init: Rng } {
+  const root = new Rng(seed);
+  return { shuffle: root.fork('shuffle'), augment: root.fork('augment'), mixup: root.fork('mixup'), init: root.fork('init') };
+}

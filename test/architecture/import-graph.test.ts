@@ -46,8 +46,6 @@ const RENDERER_MAY_IMPORT = new Set(['api']);
 /** Arrows still pointing the wrong way, each with the step of issue 12 that removes it. */
 const KNOWN: Record<string, string> = {
   'config -> export': 'step 3: the exported config.json format (export/config-file.ts) moves into config/',
-  'mixup -> datasets': 'step 3: the policy repository and the preview move to the dataset layer',
-  'mixup -> db': 'step 3: the policy repository and the preview move to the dataset layer',
   'renderer -> core': 'step 4: the renderer imports the contract from api/types.ts only',
   'renderer -> preload': 'step 4: the renderer imports the contract from api/types.ts only',
 };

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { invokeOperation } from '../../src-main/api/contract';
 import { operations } from '../../src-main/api/operations';
-import { getPolicy, listPolicy, orderPair, setPairWeight } from '../../src-main/mixup/policy-repository';
+import { getPolicy, listPolicy, orderPair, setPairWeight } from '../../src-main/datasets/policy-repository';
 import { tempServices, testContext } from '../helpers/temp';
 
 describe('pair policy repository (real SQLite, migration 0003)', () => {

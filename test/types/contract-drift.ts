@@ -7,12 +7,12 @@
  */
 import type { IndexResult, DatasetListItem, GalleryItem } from '../../src-main/api/ops/datasets';
 import type { DatasetSummary } from '../../src-main/datasets/summary';
-import type { PreviewResult } from '../../src-main/mixup/preview';
+import type { PreviewResult } from '../../src-main/datasets/mixup-preview';
 import type { CompareDoc } from '../../src-main/export/compare';
 import type { ExportResult } from '../../src-main/export/export-run';
 import type { EpochRow } from '../../src-main/training/runs-repository';
 import type { RunListItem } from '../../src-main/api/ops/runs';
-import type { PolicyPairInfo } from '../../src-main/mixup/policy-repository';
+import type { PolicyPairInfo } from '../../src-main/datasets/policy-repository';
 import type * as R from '../../src-renderer/src/lib/contract-types';
 
 type Assignable<Core extends View, View> = [Core, View];

@@ -23,7 +23,7 @@ export const configOps = [
       const { config } = runConfigFromDocument(input.config === undefined ? {} : input.config, 'config');
       if (input.dataset === undefined) return config;
       const { resolveDataset, listUsableImages } = await import('../../datasets/repository');
-      const { datasetModelDefaults } = await import('../../mixup/preview');
+      const { datasetModelDefaults } = await import('../../datasets/model-defaults');
       const ds = resolveDataset(ctx.services.db, input.dataset);
       const d = datasetModelDefaults(listUsableImages(ctx.services.db, ds.id, { split: 'train' }));
       if (!d.inputSize) return config;

@@ -13,7 +13,7 @@ export const mixupOps = [
     async run(ctx, input) {
       const { runConfigFromDocument } = await import('../../config/read-config');
       const { resolveDataset } = await import('../../datasets/repository');
-      const { previewMixup } = await import('../../mixup/preview');
+      const { previewMixup } = await import('../../datasets/mixup-preview');
       // The same reading as a file's (an export's config.json included); left out = the defaults.
       const { config } = runConfigFromDocument(input.config === undefined ? {} : input.config, 'config');
       const ds = resolveDataset(ctx.services.db, input.dataset);

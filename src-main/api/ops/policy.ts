@@ -14,7 +14,7 @@ import {
   policyMatrixView,
   replacePolicy,
   setPairWeight,
-} from '../../mixup/policy-repository';
+} from '../../datasets/policy-repository';
 
 const className = z.string().min(1, 'must be a class name');
 

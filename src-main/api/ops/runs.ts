@@ -114,8 +114,8 @@ export const runsOps = [
         if (input.config === undefined) throw new AppError('input', '--config: a run config file is required (see `mixup-studio config schema`)');
         const { resolveRunConfig } = await import('../../config/run-config');
         const { listClasses, listUsableImages, datasetFingerprint } = await import('../../datasets/repository');
-        const { datasetModelDefaults } = await import('../../mixup/preview');
-        const { getPolicy } = await import('../../mixup/policy-repository');
+        const { datasetModelDefaults } = await import('../../datasets/model-defaults');
+        const { getPolicy } = await import('../../datasets/policy-repository');
         const { policyMatrix } = await import('../../mixup/plan');
         const { splitExportedConfig, fingerprintWarning } = await import('../../export/config-file');
         const source = input.configSource ?? 'config';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readRunConfigFile } from '../../config/read-config';
-import type { PreviewResult } from '../../mixup/preview';
+import type { PreviewResult } from '../../datasets/mixup-preview';
 import type { CliRuntime } from '../runtime';
 
 function fmt(x: number, digits = 3): string {

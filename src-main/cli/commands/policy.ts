@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { PolicyPairInfo } from '../../mixup/policy-repository';
+import type { PolicyPairInfo } from '../../datasets/policy-repository';
 import { usageError, type CliRuntime } from '../runtime';
 
 function describeWeight(w: number): string {

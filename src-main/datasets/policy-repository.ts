@@ -6,8 +6,8 @@
 import { AppError } from '../core/errors';
 import { checkJsonDepth } from '../core/json-text';
 import type { Db } from '../db/connection';
-import { listClasses } from '../datasets/repository';
-import type { PairPolicy } from './plan';
+import type { PairPolicy } from '../mixup/pairing';
+import { listClasses } from './repository';
 
 export interface PolicyPairInfo {
   a: string;

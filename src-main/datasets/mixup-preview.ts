@@ -7,29 +7,13 @@
 import { AppError, throwIfCancelled } from '../core/errors';
 import type { RunConfig } from '../config/run-config';
 import type { Db } from '../db/connection';
-import { listClasses, listUsableImages, type DatasetInfo, type UsableImage } from '../datasets/repository';
-import { Planner, runStreams, type EpochAudit, type PairPolicy } from './plan';
+import type { EpochAudit } from '../mixup/audit';
+import type { PairPolicy } from '../mixup/pairing';
+import { Planner } from '../mixup/plan';
+import { runStreams } from '../mixup/rng';
+import { datasetModelDefaults } from './model-defaults';
 import { getPolicy } from './policy-repository';
-
-/** The model shape defaults a dataset implies: its most common training image size, and grey (1) or RGB (3). */
-export function datasetModelDefaults(images: readonly Pick<UsableImage, 'width' | 'height' | 'channels'>[]): {
-  inputSize: [number, number] | null;
-  channels: 1 | 3;
-} {
-  const counts = new Map<string, { h: number; w: number; n: number }>();
-  let allGrey = images.length > 0;
-  for (const im of images) {
-    if (!(im.width > 0 && im.height > 0)) continue;
-    const key = `${im.height}x${im.width}`;
-    const c = counts.get(key);
-    if (c) c.n += 1;
-    else counts.set(key, { h: im.height, w: im.width, n: 1 });
-    if (im.channels !== 1 && im.channels !== 2) allGrey = false;
-  }
-  const best = [...counts.values()].sort((x, y) => y.n - x.n || x.h - y.h || x.w - y.w)[0];
-  const clamp = (v: number) => Math.max(8, Math.min(1024, v));
-  return { inputSize: best ? [clamp(best.h), clamp(best.w)] : null, channels: allGrey ? 1 : 3 };
-}
+import { listClasses, listUsableImages, type DatasetInfo } from './repository';
 
 /** A permutation of 0..n-1 drawn as the data pipeline draws its epoch order (Fisher–Yates from `rng`). */
 function permutation(n: number, shuffle: { shuffle(a: Int32Array): Int32Array }): Int32Array {
