@@ -5,11 +5,12 @@
 import type { z } from 'zod';
 import type { Services } from '../core/services';
 import { AppError, describeIssues } from '../core/errors';
+import type { EventMap, EventTopic } from './events';
 
 export interface OpContext {
   services: Services;
   /** Progress and status events, pushed to whoever called (CLI progress bar, IPC, WebSocket). */
-  emit(topic: string, data: unknown): void;
+  emit<T extends EventTopic>(topic: T, data: EventMap[T]): void;
   /** Fires when the caller cancels (Ctrl+C in the CLI, a cancel request from the UI). */
   signal: AbortSignal;
 }
@@ -22,13 +23,16 @@ export interface Operation<I = any, O = any> {
   run(ctx: OpContext, input: I): Promise<O> | O;
 }
 
-export function defineOp<S extends z.ZodType, O>(op: {
-  name: string;
+/** An operation as declared: its name a literal and its schema kept, so api/types.ts can derive the contract. */
+export type DefinedOp<N extends string, S extends z.ZodType, O> = Operation<z.output<S>, O> & { readonly name: N; readonly input: S };
+
+export function defineOp<N extends string, S extends z.ZodType, O>(op: {
+  name: N;
   summary: string;
   input: S;
   run(ctx: OpContext, input: z.output<S>): Promise<O> | O;
-}): Operation<z.output<S>, O> {
-  return op as Operation<z.output<S>, O>;
+}): DefinedOp<N, S, O> {
+  return op as DefinedOp<N, S, O>;
 }
 
 export type OpInput<T> = T extends Operation<infer I, any> ? I : never;

@@ -12,7 +12,7 @@ import { runsOps } from './ops/runs';
 import { exportOps } from './ops/export';
 import { dbOps } from './ops/db';
 
-const all: Operation[] = [
+const all = [
   ...systemOps,
   ...datasetsOps,
   ...policyOps,
@@ -22,6 +22,9 @@ const all: Operation[] = [
   ...exportOps,
   ...dbOps,
 ];
+
+/** Every declared operation, each with its literal name, schema and result type (api/types.ts derives the contract from it). */
+export type DeclaredOperation = (typeof all)[number];
 
 /** The operations that run over a damaged database (they open the file themselves, and only read it). */
 const RUN_OVER_DAMAGE = new Set(['db:check']);

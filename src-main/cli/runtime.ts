@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { invokeOperation } from '../api/contract';
+import type { EventTopic, OpInputOf, OpName, OpResult } from '../api/types';
 import { AppError, cancelled, toErrorEnvelope } from '../core/errors';
 import { defaultHome } from '../core/home';
 import type { Services } from '../core/services';
@@ -8,7 +9,7 @@ import { ProgressBar, type ProgressData } from './progress';
 
 export interface InvokeOptions {
   /** Event topic(s) whose `{done, total, label}` payloads draw the stderr progress bar. */
-  progress?: string | string[];
+  progress?: EventTopic | EventTopic[];
   /** Sees every event (after the bar); for commands that print more than a bar. */
   onEvent?(topic: string, data: unknown): void;
   /** Cancels the call too when it fires (beside Ctrl+C), e.g. on SIGTERM for a command that must stop cleanly. */
@@ -16,8 +17,8 @@ export interface InvokeOptions {
 }
 
 export interface CliRuntime {
-  /** Runs one operation from the contract against the selected home. */
-  invoke<T = unknown>(opName: string, input: unknown, opts?: InvokeOptions): Promise<T>;
+  /** Runs one operation from the contract against the selected home (name, input and result typed by api/types.ts). */
+  invoke<N extends OpName>(opName: N, input: OpInputOf<N>, opts?: InvokeOptions): Promise<OpResult<N>>;
   /** Prints the result: one JSON document with --json, else the human text. */
   output<T>(result: T, human: (r: T) => string): void;
   /** A note for the user on stderr (never on stdout, which --json keeps for the document). */
@@ -52,9 +53,9 @@ export function createRuntime(program: Command): CliRuntime & { dispose(): void 
       services ??= openServices({ home: runtime.home });
       return services;
     },
-    async invoke<T>(opName: string, input: unknown, opts: InvokeOptions = {}): Promise<T> {
+    async invoke<N extends OpName>(opName: N, input: OpInputOf<N>, opts: InvokeOptions = {}): Promise<OpResult<N>> {
       const { operations } = await import('../api/operations');
-      const topics = new Set(opts.progress === undefined ? [] : [opts.progress].flat());
+      const topics = new Set<string>(opts.progress === undefined ? [] : [opts.progress].flat());
       const bar = topics.size > 0 ? new ProgressBar(process.stderr) : undefined;
       try {
         return (await invokeOperation(operations, opName, input, {
@@ -64,7 +65,7 @@ export function createRuntime(program: Command): CliRuntime & { dispose(): void 
             if (bar && topics.has(topic)) bar.update(data as ProgressData);
             opts.onEvent?.(topic, data);
           },
-        })) as T;
+        })) as OpResult<N>;
       } finally {
         bar?.finish();
       }

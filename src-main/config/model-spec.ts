@@ -4,8 +4,9 @@
  */
 import { AppError } from '../core/errors';
 
-export type Arch = 'cnn-small' | 'resnet20' | 'mobilenetv2';
-export const ARCHS: readonly Arch[] = ['cnn-small', 'resnet20', 'mobilenetv2'];
+/** The architectures, in the one list every schema, message and screen takes them from. */
+export const ARCHS = ['cnn-small', 'resnet20', 'mobilenetv2'] as const;
+export type Arch = (typeof ARCHS)[number];
 
 export interface ModelSpec {
   arch: Arch | string;

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { AppError } from '../core/errors';
 import { checkJsonDepth } from '../core/json-text';
-import { blockNamesFor } from './model-spec';
+import { ARCHS, blockNamesFor } from './model-spec';
 
 const nonNegative = (what: string) => z.number({ error: `must be a number (${what})` }).finite().min(0, `must be ≥ 0`);
 const unit = z.number().finite().min(0, 'must be ≥ 0').max(1, 'must be ≤ 1');
@@ -76,7 +76,7 @@ export const mixupSchema = z
   });
 
 export const modelSchema = z.strictObject({
-  arch: z.enum(['cnn-small', 'resnet20', 'mobilenetv2']).default('cnn-small'),
+  arch: z.enum(ARCHS).default('cnn-small'),
   /** [height, width]; null = the dataset's most common image size. */
   inputSize: z
     .tuple([z.number().int().min(8, 'must be ≥ 8').max(1024, 'must be ≤ 1024'), z.number().int().min(8, 'must be ≥ 8').max(1024, 'must be ≤ 1024')])

@@ -1,13 +1,13 @@
 /**
  * IPC: every operation of the contract is registered once under its own name; the page reaches them only
- * through the preload (src-main/preload/bridge.ts describes the channels). Each request is checked to come
+ * through the preload (src-main/api/bridge.ts describes the channels). Each request is checked to come
  * from our page's main frame, the input is validated by the operation's schema (invokeOperation), and the
  * answer is always an envelope `{result}` | `{error: {name, message, kind}}`, never a thrown error.
  */
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import type { Operation } from '../api/contract';
 import { AppError, toErrorEnvelope, type ErrorEnvelope } from '../core/errors';
-import { CHANNEL_CANCEL, CHANNEL_EVENT, CHANNEL_PICK_FOLDER, type Envelope, type EventMessage } from '../preload/bridge';
+import { CHANNEL_CANCEL, CHANNEL_EVENT, CHANNEL_PICK_FOLDER, type Envelope, type EventMessage } from '../api/bridge';
 import type { CallRegistry } from '../api/calls';
 
 export interface IpcDeps {

@@ -5,7 +5,7 @@
  * sandboxed preload must be (it may `require('electron')` and nothing from disk).
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { CHANNEL_CANCEL, CHANNEL_EVENT, CHANNEL_PICK_FOLDER, OPERATION_NAME, type BridgeApi, type Envelope, type EventMessage } from './bridge';
+import { CHANNEL_CANCEL, CHANNEL_EVENT, CHANNEL_PICK_FOLDER, OPERATION_NAME, type BridgeApi, type Envelope, type EventMessage } from '../api/bridge';
 
 type Handler = (data: unknown, callId?: string) => void;
 const handlers = new Map<string, Set<Handler>>();

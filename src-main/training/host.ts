@@ -17,6 +17,7 @@ import { fork } from 'node:child_process';
 import { AppError, fromErrorEnvelope, toErrorEnvelope, type ErrorEnvelope } from '../core/errors';
 import { workerEntry } from '../core/entries';
 import type { RunStatus } from './runs-repository';
+import type { EmitTrainEvent, TrainEventMap, TrainTopic } from './train-events';
 
 export interface WorkerJob {
   home: string;
@@ -26,9 +27,21 @@ export interface WorkerJob {
   resume: boolean;
 }
 
+/** One event of the run, as the worker sends it (the topic decides the payload). */
+export type WorkerEvent = { [T in TrainTopic]: { type: 'event'; topic: T; data: TrainEventMap[T] } }[TrainTopic];
+
+/** The message for one event (TypeScript cannot see that a topic and its payload stay paired through `T`). */
+function workerEvent<T extends TrainTopic>(topic: T, data: TrainEventMap[T]): WorkerEvent {
+  return { type: 'event', topic, data } as WorkerEvent;
+}
+
+function forward<T extends TrainTopic>(emit: EmitTrainEvent, ev: { topic: T; data: TrainEventMap[T] }): void {
+  emit(ev.topic, ev.data);
+}
+
 export type HostToWorker = { type: 'start'; job: WorkerJob } | { type: 'cancel' };
 export type WorkerToHost =
-  | { type: 'event'; topic: string; data: unknown }
+  | WorkerEvent
   | { type: 'done'; status: RunStatus }
   | { type: 'error'; error: ErrorEnvelope };
 
@@ -92,7 +105,7 @@ export function setTrainingTransportFactory(factory: (() => TrainingTransport) |
 }
 
 export interface RunInWorkerOptions {
-  emit(topic: string, data: unknown): void;
+  emit: EmitTrainEvent;
   signal?: AbortSignal;
   transport?: TrainingTransport;
   /** Sees the transport once started (tests use it to kill the child). */
@@ -113,7 +126,7 @@ export function runInWorker(job: WorkerJob, opts: RunInWorkerOptions): Promise<R
     const onAbort = () => t.send({ type: 'cancel' });
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     t.onMessage((msg) => {
-      if (msg.type === 'event') opts.emit(msg.topic, msg.data);
+      if (msg.type === 'event') forward(opts.emit, msg);
       else if (msg.type === 'done') status = msg.status;
       else if (msg.type === 'error') failure = msg.error;
     });
@@ -165,7 +178,7 @@ export function serveTrainingWorker(port: WorkerPort, exit: (code: number) => vo
           services,
           { runId: msg.job.runId, backend: msg.job.backend, threads: msg.job.threads, resume: msg.job.resume },
           {
-            emit: (topic, data) => void port.send({ type: 'event', topic, data }),
+            emit: (topic, data) => void port.send(workerEvent(topic, data)),
             cancelled: () => cancelled,
           },
         );

@@ -4,6 +4,7 @@
  */
 import { dirname } from 'node:path';
 import type { Db } from '../db/connection';
+import type { EpochAudit } from '../mixup/audit';
 import type { Preprocessing } from './data';
 import { AppError } from '../core/errors';
 import { homePaths } from '../core/services';
@@ -75,7 +76,8 @@ export interface RunInfo {
   perClassAccuracy: Record<string, number | null>;
   confusion: number[][];
   test?: TestMetrics;
-  audit: unknown[];
+  /** The MixUp audit of each epoch, in epoch order (null where the epoch recorded none). */
+  audit: (EpochAudit | null)[];
   error: string | null;
   checkpointDir: string;
   modelDir: string | null;
@@ -257,7 +259,7 @@ export function dropEpochsFrom(db: Db, id: number, fromEpoch: number): void {
   db.prepare(`DELETE FROM run_audit WHERE run_id = ? AND epoch >= ?`).run(id, fromEpoch);
 }
 
-export function recordEpoch(db: Db, id: number, row: EpochRow, audit: unknown, metrics: RunMetrics): void {
+export function recordEpoch(db: Db, id: number, row: EpochRow, audit: EpochAudit | null, metrics: RunMetrics): void {
   db.transaction(() => {
     db.prepare(
       `INSERT OR REPLACE INTO run_epochs (run_id, epoch, train_loss, val_loss, val_accuracy, ece, nll, lr, mixup, seconds, per_class_accuracy, confusion)

@@ -33,9 +33,10 @@ import {
 } from './runs-repository';
 import { acquireFileLock, type FileLock } from '../core/file-lock';
 import { runLockPath } from './run-lock';
+import type { EmitTrainEvent, RunStatusEvent } from './train-events';
 
 export interface TrainEvents {
-  emit(topic: string, data: unknown): void;
+  emit: EmitTrainEvent;
   /** True once the caller asked to cancel; checked before every batch. */
   cancelled(): boolean;
 }
@@ -99,7 +100,7 @@ function named(values: Array<number | null>, classes: string[]): Record<string, 
 export async function trainRun(services: Services, opts: TrainRunOptions, ev: TrainEvents): Promise<RunStatus> {
   const db = services.db;
   const { runId } = opts;
-  const status = (s: RunStatus, extra: Record<string, unknown> = {}) => ev.emit('run.status', { runId, status: s, ...extra });
+  const status = (s: RunStatus, extra: Omit<RunStatusEvent, 'runId' | 'status'> = {}) => ev.emit('run.status', { runId, status: s, ...extra });
   // Outside the try: a run this process could not claim is someone else's, and its row is not ours to end.
   const lock = await claimRunExclusive(services, runId);
   status('running', { pid: process.pid });

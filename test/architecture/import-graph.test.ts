@@ -41,13 +41,13 @@ const LAYER: Record<string, number> = {
 /** Front ends that may import another: the CLI's `serve` verb starts the server; the app entry and its preload. */
 const FRONT_END_ARROWS = new Set(['cli -> serve', 'index.ts -> electron', 'electron -> preload']);
 /** The renderer reaches src-main only through these (type-only, or pure and free of Node). */
-const RENDERER_MAY_IMPORT = new Set(['api']);
+const RENDERER_MAY_IMPORT = new Set(['api', 'mixup', 'config']);
+/** The only src-main modules the renderer may bundle (import for values, not just types): pure and free of Node. */
+const RENDERER_RUNTIME = new Set(['src-main/api/envelope.ts', 'src-main/mixup/schedule.ts', 'src-main/config/model-spec.ts']);
 
 /** Arrows still pointing the wrong way, each with the step of issue 12 that removes it. */
 const KNOWN: Record<string, string> = {
   'config -> export': 'step 3: the exported config.json format (export/config-file.ts) moves into config/',
-  'renderer -> core': 'step 4: the renderer imports the contract from api/types.ts only',
-  'renderer -> preload': 'step 4: the renderer imports the contract from api/types.ts only',
 };
 
 function sourceFiles(dir: string): string[] {
@@ -69,11 +69,16 @@ function importsOf(file: string, known: Set<string>): string[] {
   const out: string[] = [];
   for (const ref of info.importedFiles) {
     if (!ref.fileName.startsWith('.')) continue;
-    const base = resolve(dirname(file), ref.fileName);
-    const hit = [base, `${base}.ts`, join(base, 'index.ts')].find((c) => known.has(c));
+    const hit = resolveSpecifier(file, ref.fileName, known);
     if (hit) out.push(hit);
   }
   return out;
+}
+
+/** The file of the tree a relative specifier names, or null (a package, an asset). */
+function resolveSpecifier(file: string, spec: string, known: Set<string>): string | null {
+  const base = resolve(dirname(file), spec);
+  return [base, `${base}.ts`, join(base, 'index.ts')].find((c) => known.has(c)) ?? null;
 }
 
 /** The unit a file belongs to: its top folder under src-main (or `index.ts`), or `renderer`. */
@@ -81,6 +86,42 @@ function unitOf(file: string): string {
   if (file.startsWith(RENDERER + sep)) return 'renderer';
   const rel = relative(MAIN, file).split(sep);
   return rel.length === 1 ? rel[0]! : rel[0]!;
+}
+
+/** The module specifiers `file` imports for values (type-only imports and `export type` left out). */
+function runtimeSpecifiersOf(file: string): string[] {
+  let text = readFileSync(file, 'utf8');
+  if (file.endsWith('.svelte')) text = [...text.matchAll(/<script[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]).join('\n');
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const out: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      const c = node.importClause;
+      const typeOnly =
+        c !== undefined &&
+        (c.isTypeOnly ||
+          (!c.name && c.namedBindings !== undefined && ts.isNamedImports(c.namedBindings) && c.namedBindings.elements.length > 0 && c.namedBindings.elements.every((e) => e.isTypeOnly)));
+      if (!typeOnly) out.push(node.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      const typeOnly =
+        node.isTypeOnly ||
+        (node.exportClause !== undefined && ts.isNamedExports(node.exportClause) && node.exportClause.elements.length > 0 && node.exportClause.elements.every((e) => e.isTypeOnly));
+      if (!typeOnly) out.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+      out.push(node.arguments[0].text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+/** The files of the tree `file` imports for values. */
+function runtimeImportsOf(file: string, known: Set<string>): string[] {
+  return runtimeSpecifiersOf(file)
+    .filter((s) => s.startsWith('.'))
+    .map((s) => resolveSpecifier(file, s, known))
+    .filter((f): f is string => f !== null);
 }
 
 const files = [...sourceFiles(MAIN), ...sourceFiles(RENDERER)];
@@ -128,6 +169,30 @@ describe('the import graph', () => {
   it('still has every arrow listed as known (remove an arrow from KNOWN once its step is done)', () => {
     const now = arrows();
     expect(Object.keys(KNOWN).filter((arrow) => !now.has(arrow) || allowed(arrow))).toEqual([]);
+  });
+
+  it('lets the page bundle only the pure modules listed, whose own imports reach no Node module or package', () => {
+    const valueImports: string[] = [];
+    for (const file of files.filter((f) => f.startsWith(RENDERER + sep))) {
+      for (const to of runtimeImportsOf(file, known)) {
+        if (to.startsWith(MAIN + sep)) valueImports.push(`${relative(root, file)} -> ${relative(root, to)}`);
+      }
+    }
+    const reached = new Set(valueImports.map((a) => a.split(' -> ')[1]!));
+    expect([...reached].filter((f) => !RENDERER_RUNTIME.has(f))).toEqual([]);
+    // Everything those modules pull in at run time: no `node:` built-in, no package but zod-free pure code.
+    const closure = new Set<string>();
+    const stack = [...reached].map((f) => join(root, f));
+    const packages: string[] = [];
+    while (stack.length > 0) {
+      const f = stack.pop()!;
+      if (closure.has(f)) continue;
+      closure.add(f);
+      for (const spec of runtimeSpecifiersOf(f)) if (!spec.startsWith('.')) packages.push(`${relative(root, f)} imports ${spec}`);
+      stack.push(...runtimeImportsOf(f, known));
+    }
+    expect(packages).toEqual([]);
+    expect(closure.size).toBeGreaterThan(0);
   });
 
   it('has no import cycle between files', () => {

@@ -15,7 +15,7 @@ import { resolveMedia } from '../../src-main/datasets/media';
 import { startApp, type AppHandle, type ElectronModule } from '../../src-main/electron/app';
 import { APP_INDEX_URL } from '../../src-main/electron/protocol';
 import { WINDOW_STATE_KEY } from '../../src-main/electron/window-state';
-import { CHANNEL_CANCEL, CHANNEL_EVENT, CHANNEL_PICK_FOLDER } from '../../src-main/preload/bridge';
+import { CHANNEL_CANCEL, CHANNEL_EVENT, CHANNEL_PICK_FOLDER } from '../../src-main/api/bridge';
 import { fakeEvent, makeFakeElectron, type FakeElectron, type FakeWindow } from './fake-electron';
 
 const repo = resolve(__dirname, '..', '..');
@@ -53,7 +53,8 @@ function opsWithLongJob(): Map<string, Operation> {
       input: z.object({ seconds: z.number().default(20) }).strict(),
       run: (ctx, input) =>
         new Promise((resolveRun, reject) => {
-          ctx.emit('train.progress', { done: 1, total: 100 });
+          // A stand-in's loose payload, outside the contract's EventMap.
+          (ctx.emit as (topic: string, data: unknown) => void)('train.progress', { done: 1, total: 100 });
           const t = setTimeout(() => resolveRun({ status: 'completed' }), input.seconds * 1000);
           ctx.signal.addEventListener('abort', () => {
             clearTimeout(t);

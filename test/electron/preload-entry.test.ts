@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { APP_INDEX_URL } from '../../src-main/electron/protocol';
-import { CHANNEL_CANCEL, CHANNEL_EVENT, CHANNEL_PICK_FOLDER, type BridgeApi } from '../../src-main/preload/bridge';
+import { CHANNEL_CANCEL, CHANNEL_EVENT, CHANNEL_PICK_FOLDER, type BridgeApi } from '../../src-main/api/bridge';
 
 const fake = await vi.hoisted(async () => (await import('./fake-electron')).makeFakeElectron());
 vi.mock('electron', () => fake);

@@ -6,7 +6,7 @@ import { errorFor, fieldErrorsFrom } from '../../src-renderer/src/lib/train/conf
 import { filterRuns, sortRuns } from '../../src-renderer/src/lib/runs/runs-table';
 import { metricRows, overlay } from '../../src-renderer/src/lib/runs/compare-view';
 import { formatDuration, formatValue } from '../../src-renderer/src/lib/format';
-import type { RunConfig, RunDetail, RunSummary } from '../../src-renderer/src/lib/contract-types';
+import type { PreviewResult, RunConfig, RunDetail, RunListItem as RunSummary } from '../../src-main/api/types';
 
 describe('virtual gallery grid', () => {
   it('keeps the DOM to the rows in view (plus overscan) whatever the number of images', () => {
@@ -113,7 +113,7 @@ describe('MixUp schedule for the timeline', () => {
       epochs: [
         { epoch: 0, active: true, alpha: 1, prob: 1, mixedSamples: 6, unmixedSamples: 4, pairs: [{ a: 'a', b: 'b', count: 4 }, { a: 'a', b: 'a', count: 2 }] },
       ],
-    };
+    } as unknown as PreviewResult;
     const shares = Object.fromEntries(unmixedShareByClass(preview, { a: 5, b: 5 }).map((x) => [x.name, x.share]));
     expect(shares.a).toBeCloseTo(1 - 4 / 5);
     expect(shares.b).toBeCloseTo(1 - 2 / 5);
@@ -137,11 +137,12 @@ describe('config field errors', () => {
 });
 
 describe('runs table and comparison', () => {
-  const list: RunSummary[] = [
+  // Partial records: the helpers read only these fields.
+  const list = [
     { id: 1, dataset: 'fm', status: 'completed', createdAt: '2026-01-01', metrics: { valAccuracy: 0.8, valLoss: 0.5, ece: 0.02 } },
     { id: 2, dataset: 'digits', status: 'failed', createdAt: '2026-01-02', metrics: null },
     { id: 3, dataset: 'fm', status: 'completed', createdAt: '2026-01-03', metrics: { valAccuracy: 0.9, valLoss: 0.4, ece: 0.03 } },
-  ];
+  ] as unknown as RunSummary[];
 
   it('sorts by a metric either way with missing values last', () => {
     expect(sortRuns(list, 'valAccuracy', 'desc').map((r) => r.id)).toEqual([3, 1, 2]);

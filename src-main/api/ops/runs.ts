@@ -4,8 +4,10 @@
  */
 import { z } from 'zod';
 import { defineOp } from '../contract';
+import type { EventMap } from '../events';
 import { datasetRef, runRef } from '../refs';
 import { AppError } from '../../core/errors';
+import { ARCHS } from '../../config/model-spec';
 import type { EpochRow, RunInfo, RunMetrics, RunStatus } from '../../training/runs-repository';
 
 
@@ -185,7 +187,8 @@ export const runsOps = [
         final = await runInWorker(
           { home: ctx.services.home, runId, backend: input.backend, threads: input.threads, resume },
           {
-            emit: (topic, data) => ctx.emit(topic, data),
+            // The run's topics are EventMap's own (EventMap extends TrainEventMap); TypeScript cannot see it through T.
+            emit: (topic, data) => ctx.emit(topic, data as EventMap[typeof topic]),
             signal: ctx.signal,
             onStart: (t) => {
               workerPid = t.pid;
@@ -290,7 +293,7 @@ export const runsOps = [
     name: 'bench:train',
     summary: 'Images per second of one training step on synthetic data (28×28×1, 10 classes, Adam, soft targets)',
     input: z.strictObject({
-      arch: z.enum(['cnn-small', 'resnet20', 'mobilenetv2']).default('cnn-small'),
+      arch: z.enum(ARCHS).default('cnn-small'),
       batch: z.number().int().min(1).max(4096).default(128),
       steps: z.number().int().min(1).max(100000).default(20),
       backend: z.string().optional(),

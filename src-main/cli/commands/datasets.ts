@@ -63,7 +63,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .option('--verify', 'also decode every image and make thumbnails (the verify pass)')
     .action(async (dir: string, o: { name?: string; manifest?: string; valFraction?: number; seed?: string; verify?: boolean }) => {
       const seed = o.seed === undefined ? undefined : /^-?\d+$/.test(o.seed) ? Number(o.seed) : o.seed;
-      const r = await cli.invoke<IndexResult>(
+      const r = await cli.invoke(
         'datasets:index',
         { root: dir, name: o.name, manifest: o.manifest, valFraction: o.valFraction, seed, verify: o.verify },
         { progress: ['index.progress', 'verify.progress'] },
@@ -82,7 +82,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .description('decode every not-yet-verified image once and make its thumbnail; failures become corrupt')
     .argument('<dataset>', 'dataset name or id')
     .action(async (dataset: string) => {
-      const r = await cli.invoke<VerifyResult>('datasets:verify', { dataset }, { progress: 'verify.progress' });
+      const r = await cli.invoke('datasets:verify', { dataset }, { progress: 'verify.progress' });
       cli.output(r, (x) =>
         [
           `verified ${x.verified} images in ${x.seconds}s`,
@@ -98,7 +98,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .command('datasets')
     .description('list the datasets of this home')
     .action(async () => {
-      const r = await cli.invoke<DatasetListItem[]>('datasets:list', {});
+      const r = await cli.invoke('datasets:list', {});
       cli.output(r, (rows) =>
         rows.length === 0
           ? 'no datasets yet: run `mixup-studio index DIR`'
@@ -117,7 +117,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .description('classes, splits, corrupt, skipped, duplicates and excluded images of a dataset')
     .argument('<dataset>', 'dataset name or id')
     .action(async (dataset: string) => {
-      const r = await cli.invoke<DatasetSummary>('datasets:show', { dataset });
+      const r = await cli.invoke('datasets:show', { dataset });
       cli.output(r, (x) => summaryText(x).join('\n'));
     });
   group
@@ -127,7 +127,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .argument('<paths...>', 'image paths, relative to the dataset folder')
     .requiredOption('--reason <text>', 'why (shown in dataset show)')
     .action(async (dataset: string, paths: string[], o: { reason: string }) => {
-      const r = await cli.invoke<{ changed: number }>('datasets:exclude', { dataset, paths, reason: o.reason });
+      const r = await cli.invoke('datasets:exclude', { dataset, paths, reason: o.reason });
       cli.output(r, (x) => `excluded ${x.changed} image(s)`);
     });
   group
@@ -136,7 +136,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .argument('<dataset>', 'dataset name or id')
     .argument('<paths...>', 'image paths, relative to the dataset folder')
     .action(async (dataset: string, paths: string[]) => {
-      const r = await cli.invoke<{ changed: number }>('datasets:include', { dataset, paths });
+      const r = await cli.invoke('datasets:include', { dataset, paths });
       cli.output(r, (x) => `included ${x.changed} image(s)`);
     });
 }

@@ -8,7 +8,7 @@ export function register(program: Command, cli: CliRuntime): void {
   db.command('check')
     .description("SQLite's full integrity check of the database; non-zero exit when damaged, with the newest backup and how to restore it")
     .action(async () => {
-      const report = await cli.invoke<DbCheckReport>('db:check', {});
+      const report = await cli.invoke('db:check', {});
       cli.output(report, (r) => {
         const lines = [r.ok ? `database ${r.file}: ok` : `database ${r.file} is damaged:`];
         for (const p of r.problems) lines.push(`  ${p}`);

@@ -59,7 +59,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .option('--format <list>', 'comma-separated formats: tfjs, onnx', 'tfjs,onnx')
     .description('export a trained run: tfjs/ model, model.onnx, labels.json, config.json, report.html')
     .action(async (run: string, opts: { out: string; format: string }) => {
-      const r = await cli.invoke<ExportResult>('runs:export', { run: parseRunId(run), out: opts.out, formats: parseFormats(opts.format) }, { progress: 'export.progress' });
+      const r = await cli.invoke('runs:export', { run: parseRunId(run), out: opts.out, formats: parseFormats(opts.format) }, { progress: 'export.progress' });
       for (const w of r.warnings) cli.warn(w);
       cli.output(r, (x) => [`exported run ${x.run} to ${x.out}`, ...x.files.map((file) => `  ${file.path}  (${file.bytes} bytes)`)].join('\n'));
     });
@@ -69,7 +69,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .argument('<runs...>', 'two or more run ids')
     .description('config diff, final and best metrics, curves by epoch and per-class accuracy of runs side by side')
     .action(async (runs: string[]) => {
-      const r = await cli.invoke<CompareDoc>('runs:compare', { runs: runs.map(parseRunId) });
+      const r = await cli.invoke('runs:compare', { runs: runs.map(parseRunId) });
       cli.output(r, humanCompare);
     });
 
@@ -83,7 +83,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .action(async (modelDir: string, images: string[], opts: { top: string; backend?: string }) => {
       const top = Number(opts.top);
       if (!Number.isInteger(top) || top < 1) throw usageError(`--top: expected a whole number ≥ 1, got '${opts.top}'`);
-      const r = await cli.invoke<Prediction[]>('models:predict', { modelDir, images, top, ...(opts.backend ? { backend: opts.backend } : {}) });
+      const r = await cli.invoke('models:predict', { modelDir, images, top, ...(opts.backend ? { backend: opts.backend } : {}) });
       cli.output(r, (ps) =>
         ps.map((p) => `${p.image}\n${p.top.map((t) => `  ${t.label.padEnd(24)} ${(t.probability * 100).toFixed(2).padStart(6)}%`).join('\n')}`).join('\n'),
       );
@@ -99,7 +99,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .requiredOption('--out <dir>', 'folder to write (created, or an existing empty folder)')
     .description('write manifest.csv (path,label,split,excluded_reason) and policy.json for other training stacks')
     .action(async (ds: string, opts: { out: string }) => {
-      const r = await cli.invoke<DatasetExportResult>('datasets:export', { dataset: ds, out: opts.out });
+      const r = await cli.invoke('datasets:export', { dataset: ds, out: opts.out });
       cli.output(r, (x) => `wrote ${x.manifest} (${x.images} images: ${x.usable} usable, ${x.excluded} excluded, ${x.corrupt} corrupt) and ${x.policy}`);
     });
 }

@@ -38,7 +38,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .description('run the sampler over the training split for every configured epoch, without a model')
     .action(async (dataset: string, opts: { config: string }) => {
       const { raw } = readRunConfigFile(opts.config);
-      const r = await cli.invoke<PreviewResult>('mixup:preview', { dataset, config: raw }, { progress: 'preview.progress' });
+      const r = await cli.invoke('mixup:preview', { dataset, config: raw }, { progress: 'preview.progress' });
       cli.output(r, humanPreview);
     });
 }

@@ -18,7 +18,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .argument('<dataset>', 'dataset name or id')
     .description('list every pair that is not at the default (forbidden = weight 0)')
     .action(async (dataset: string) => {
-      const pairs = await cli.invoke<PolicyPairInfo[]>('policy:list', { dataset });
+      const pairs = await cli.invoke('policy:list', { dataset });
       cli.output(pairs, (ps) => (ps.length ? ps.map(pairLine).join('\n') : 'every pair is allowed (no pair policy set)'));
     });
 
@@ -30,7 +30,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .option('--note <text>', 'why (shown in the policy list and the app)')
     .description('never blend these two classes')
     .action(async (dataset: string, a: string, b: string, opts: { note?: string }) => {
-      const p = await cli.invoke<PolicyPairInfo>('policy:forbid', { dataset, a, b, ...(opts.note !== undefined ? { note: opts.note } : {}) });
+      const p = await cli.invoke('policy:forbid', { dataset, a, b, ...(opts.note !== undefined ? { note: opts.note } : {}) });
       cli.output(p, (r) => `forbidden: ${r.a} × ${r.b}`);
     });
 
@@ -41,7 +41,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .argument('<b>', 'class name')
     .description('put a pair back to the default (mixed freely)')
     .action(async (dataset: string, a: string, b: string) => {
-      const p = await cli.invoke<PolicyPairInfo>('policy:allow', { dataset, a, b });
+      const p = await cli.invoke('policy:allow', { dataset, a, b });
       cli.output(p, (r) => `allowed: ${r.a} × ${r.b}`);
     });
 
@@ -56,7 +56,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .action(async (dataset: string, a: string, b: string, w: string, opts: { note?: string }) => {
       const weight = Number(w);
       if (w.trim() === '' || !Number.isFinite(weight)) throw usageError(`W: '${w}' is not a number (0 < W ≤ 1)`);
-      const p = await cli.invoke<PolicyPairInfo>('policy:weight', {
+      const p = await cli.invoke('policy:weight', {
         dataset,
         a,
         b,
@@ -73,7 +73,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .option('--force', 'replace FILE if it exists (only a regular file; never a link, device or folder)')
     .description('write the policy to a JSON file (class names)')
     .action(async (dataset: string, file: string, opts: { force?: boolean }) => {
-      const r = await cli.invoke<{ file: string; pairs: number }>('policy:export', { dataset, file, ...(opts.force ? { force: true } : {}) });
+      const r = await cli.invoke('policy:export', { dataset, file, ...(opts.force ? { force: true } : {}) });
       cli.output({ file: r.file, pairs: r.pairs }, (x) => `wrote ${x.pairs} pair(s) to ${x.file}`);
     });
 
@@ -83,7 +83,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .argument('<file>', 'JSON file from `policy export` (or an array of {a, b, weight, note})')
     .description('replace the policy with a file (checked first; nothing changes on a bad file)')
     .action(async (dataset: string, file: string) => {
-      const r = await cli.invoke<{ dataset: string; file: string; pairs: number }>('policy:import', { dataset, file });
+      const r = await cli.invoke('policy:import', { dataset, file });
       cli.output(r, (x) => `imported ${x.pairs} pair(s) into ${x.dataset}`);
     });
 }

@@ -1,25 +1,11 @@
 import type { Command } from 'commander';
-import type { TrainDoc } from '../../api/ops/runs';
+import type { OpResult } from '../../api/types';
 import type { CliRuntime } from '../runtime';
 import { humanTrain } from './train';
 
-interface RunListItem {
-  id: number;
-  dataset: string;
-  status: string;
-  createdAt: string;
-  arch: string | null;
-  backend: string | null;
-  metrics: { valAccuracy: number | null; valLoss: number | null; ece: number | null };
-}
+type RunListItem = OpResult<'runs:list'>[number];
 
-type RunShow = TrainDoc & {
-  classes: string[];
-  perClassAccuracy: Record<string, number | null>;
-  confusion: number[][];
-  audit: Array<{ epoch: number; active: boolean; mixedSamples: number; unmixedSamples: { policy: number }; pairs: unknown[] }>;
-  preprocessing: { inputSize: number[]; channels: number; mean: number[]; std: number[] } | null;
-};
+type RunShow = OpResult<'runs:show'>;
 
 const f = (x: number | null | undefined, d = 4) => (x === null || x === undefined ? '-' : x.toFixed(d));
 
@@ -51,7 +37,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .command('list')
     .description('every run, oldest first')
     .action(async () => {
-      const r = await cli.invoke<RunListItem[]>('runs:list', {});
+      const r = await cli.invoke('runs:list', {});
       cli.output(r, (items) =>
         items.length === 0
           ? 'no runs yet (start one with `mixup-studio train DATASET --config FILE`)'
@@ -66,7 +52,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .argument('<run>', 'run id')
     .description('the run: metrics per epoch, per-class accuracy, confusion matrix, MixUp audit')
     .action(async (run: string) => {
-      const r = await cli.invoke<RunShow>('runs:show', { run });
+      const r = await cli.invoke('runs:show', { run });
       cli.output(r, humanShow);
     });
   runs
@@ -74,7 +60,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .argument('<run>', 'run id')
     .description('stop a running run at its next batch (it can be resumed with train --resume)')
     .action(async (run: string) => {
-      const r = await cli.invoke<{ run: { id: number }; status: string }>('runs:cancel', { run });
+      const r = await cli.invoke('runs:cancel', { run });
       cli.output(r, (x) => `run ${x.run.id}: ${x.status}`);
     });
 }

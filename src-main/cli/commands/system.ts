@@ -14,7 +14,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .command('info')
     .description('show the version and the home folder in use')
     .action(async () => {
-      const info = await cli.invoke<SystemInfo>('system:info', {});
+      const info = await cli.invoke('system:info', {});
       cli.output(info, (i) =>
         [`MixUp Studio ${i.version}`, `home      ${i.home}`, `database  ${i.database}`, `node      ${i.node} (${i.platform})`].join('\n'),
       );

@@ -3,6 +3,7 @@ import { readRunConfigFile } from '../../config/read-config';
 import type { TrainDoc } from '../../api/ops/runs';
 import { AppError, cancelled } from '../../core/errors';
 import type { CliRuntime } from '../runtime';
+import type { Arch } from '../../config/model-spec';
 
 const f = (x: number | null | undefined, d = 4) => (x === null || x === undefined ? '-' : x.toFixed(d));
 
@@ -51,7 +52,7 @@ export function register(program: Command, cli: CliRuntime): void {
       };
       process.once('SIGTERM', onTerm);
       const r = await cli
-        .invoke<TrainDoc>(
+        .invoke(
           'runs:train',
           { dataset, config, configSource, backend: opts.backend, threads: opts.threads, resume: opts.resume },
           {
@@ -81,8 +82,9 @@ export function register(program: Command, cli: CliRuntime): void {
     .option('--profile', 'also print the per-kernel profile of one step')
     .description('images/s of a training step on synthetic 28×28×1 data, 10 classes, Adam, soft targets')
     .action(async (opts: { arch: string; batch: number; steps: number; backend?: string; threads?: number; profile?: boolean }) => {
-      const r = await cli.invoke<{ imagesPerSecond: number; backend: string; device?: string; msPerStep?: number }>('bench:train', {
-        arch: opts.arch,
+      const r = await cli.invoke('bench:train', {
+        // The user's word, checked by the operation's schema (its message names the field and the choices).
+        arch: opts.arch as Arch,
         batch: opts.batch,
         steps: opts.steps,
         backend: opts.backend,

@@ -3,7 +3,7 @@
  * they run in the Electron window or in a browser talking to `mixup-studio serve`.
  *
  *   const api = getApi();
- *   const list = await api.call<DatasetInfo[]>('datasets:list');
+ *   const list = await api.call('datasets:list');           // typed by the contract: DatasetListItem[]
  *   const job = api.start('datasets:index', { root });      // job.id tags its events; job.cancel() aborts it
  *   const off = api.on('index.progress', (p, callId) => { if (callId === job.id) ... });
  *   <img src={api.mediaUrl('thumb', imageId)}>
@@ -13,7 +13,7 @@
  * says what happened ('input', 'not-found', 'cancelled', ...).
  *
  * Wire protocol.
- * - Electron: `window.api` from the preload (src-main/preload/bridge.ts describes its channels).
+ * - Electron: `window.api` from the preload (src-main/api/bridge.ts describes its channels).
  *   Media: `mixup://app/media/<thumb|image>/<imageId>`, looked up by id in SQLite by the main process.
  * - Browser (`mixup-studio serve`): the server prints `http://127.0.0.1:PORT/?token=T`. The page reads the
  *   token from `?token=` once, keeps it in sessionStorage and removes it from the address bar.
@@ -27,11 +27,14 @@
  *   Assets and index.html need the token too: the server answers the tokened page with an HttpOnly,
  *   SameSite=Strict cookie that the browser then sends with the asset requests.
  */
-import { AppError, fromErrorEnvelope, type ErrorEnvelope } from '../../../../src-main/core/errors';
-import type { BridgeApi, Envelope, EventMessage } from '../../../../src-main/preload/bridge';
+import { AppError, fromErrorEnvelope, type ErrorEnvelope } from '../../../../src-main/api/envelope';
+import type { BridgeApi, Envelope, EventMessage } from '../../../../src-main/api/bridge';
+import type { EventMap, EventTopic, OpInputOf, OpName, OpResult } from '../../../../src-main/api/types';
 
 export type MediaKind = 'thumb' | 'image';
 export type EventHandler = (data: unknown, callId?: string) => void;
+/** A handler of one topic's events, typed by the contract's EventMap. */
+export type TopicHandler<T extends EventTopic> = (data: EventMap[T], callId?: string) => void;
 
 export interface StartedCall<T> {
   /** Tags the call's events (the `callId` argument of `on` handlers). */
@@ -41,11 +44,16 @@ export interface StartedCall<T> {
   cancel(): void;
 }
 
+/** An operation's input; optional when the operation takes none that is required. */
+type InputArg<N extends OpName> = {} extends OpInputOf<N> ? [input?: OpInputOf<N>] : [input: OpInputOf<N>];
+
 export interface ApiClient {
-  call<T = unknown>(name: string, input?: unknown): Promise<T>;
-  start<T = unknown>(name: string, input?: unknown): StartedCall<T>;
-  /** Subscribes to an event topic (`*` for all); returns the unsubscribe function. */
-  on(topic: string, handler: EventHandler): () => void;
+  /** Runs an operation of the contract (src-main/api/types.ts): its name, input and result are typed. */
+  call<N extends OpName>(name: N, ...input: InputArg<N>): Promise<OpResult<N>>;
+  start<N extends OpName>(name: N, ...input: InputArg<N>): StartedCall<OpResult<N>>;
+  /** Subscribes to an event topic (`*` for all, untyped); returns the unsubscribe function. */
+  on<T extends EventTopic>(topic: T, handler: TopicHandler<T>): () => void;
+  on(topic: '*', handler: EventHandler): () => void;
   mediaUrl(kind: MediaKind, imageId: number): string;
   /** The native folder dialog in Electron; `null` when cancelled, and always `null` in a browser. */
   pickFolder(): Promise<string | null>;
@@ -114,7 +122,7 @@ export function createElectronClient(bridge: BridgeApi): ApiClient {
     kind: 'electron',
     call: <T>(name: string, input?: unknown) => start<T>(name, input).result,
     start,
-    on: (topic, handler) => bridge.on(topic, handler),
+    on: (topic: string, handler: EventHandler) => bridge.on(topic, handler),
     mediaUrl: (kind, imageId) => `mixup://app/media/${kind}/${Math.trunc(imageId)}`,
     pickFolder: async () => unwrap<string | null>(await bridge.pickFolder()),
   };
@@ -210,7 +218,7 @@ export function createBrowserClient(opts: BrowserClientOptions): ApiClient & { c
     kind: 'browser',
     call: <T>(name: string, input?: unknown) => start<T>(name, input).result,
     start,
-    on(topic, handler) {
+    on(topic: string, handler: EventHandler) {
       const off = hub.add(topic, handler);
       connect();
       return off;

@@ -1,5 +1,5 @@
 /** Shapes the compared runs for the overlaid curves and the metric table (pure). */
-import type { RunDetail } from '../contract-types';
+import type { RunDetail } from '../../../../src-main/api/types';
 
 export type CurveKey = 'valAccuracy' | 'valLoss' | 'trainLoss' | 'ece';
 

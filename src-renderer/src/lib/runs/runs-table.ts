@@ -1,16 +1,16 @@
 /** Sorting, filtering and reading of the runs table (pure). */
-import type { RunSummary } from '../contract-types';
+import type { RunListItem } from '../../../../src-main/api/types';
 
 export type RunSortKey = 'id' | 'dataset' | 'status' | 'createdAt' | 'valAccuracy' | 'valLoss' | 'ece';
 
-export function runDatasetName(r: RunSummary): string {
+export function runDatasetName(r: RunListItem): string {
   const d = r.dataset as unknown;
   if (typeof d === 'string') return d;
   if (d && typeof d === 'object') return String((d as { name?: string }).name ?? (d as { id?: number }).id ?? '');
   return String((r as { datasetName?: string }).datasetName ?? '');
 }
 
-function sortValue(r: RunSummary, key: RunSortKey): string | number | null {
+function sortValue(r: RunListItem, key: RunSortKey): string | number | null {
   switch (key) {
     case 'id':
       return r.id;
@@ -28,7 +28,7 @@ function sortValue(r: RunSummary, key: RunSortKey): string | number | null {
 }
 
 /** Sorted copy; missing values always last whatever the direction. */
-export function sortRuns(runs: readonly RunSummary[], key: RunSortKey, dir: 'asc' | 'desc'): RunSummary[] {
+export function sortRuns(runs: readonly RunListItem[], key: RunSortKey, dir: 'asc' | 'desc'): RunListItem[] {
   const sign = dir === 'asc' ? 1 : -1;
   return [...runs].sort((x, y) => {
     const a = sortValue(x, key);
@@ -42,7 +42,7 @@ export function sortRuns(runs: readonly RunSummary[], key: RunSortKey, dir: 'asc
 }
 
 /** Runs whose id, dataset or status contains every word of the query. */
-export function filterRuns(runs: readonly RunSummary[], query: string): RunSummary[] {
+export function filterRuns(runs: readonly RunListItem[], query: string): RunListItem[] {
   const words = query.trim().toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return [...runs];
   return runs.filter((r) => {

@@ -2,28 +2,28 @@
  * Datasets screen state: the list of indexed datasets, the one selected (`datasets:show`), and the
  * indexing job with its progress (events `index.progress` / `verify.progress` tagged with the call id).
  */
-import type { DatasetDetail, DatasetSummary, IndexDoc, Progress } from '../contract-types';
+import type { DatasetDetail, DatasetListItem, IndexResult, OpInputOf, ProgressEvent } from '../../../../src-main/api/types';
 import { app } from './app.svelte';
 
 export interface IndexJob {
   callId: string;
   root: string;
-  progress: Progress | null;
+  progress: ProgressEvent | null;
   phase: string;
   cancel(): void;
 }
 
 export class DatasetsState {
-  list = $state.raw<DatasetSummary[]>([]);
+  list = $state.raw<DatasetListItem[]>([]);
   loaded = $state(false);
   detail = $state.raw<DatasetDetail | null>(null);
   job = $state<IndexJob | null>(null);
-  lastIndex = $state.raw<IndexDoc | null>(null);
+  lastIndex = $state.raw<IndexResult | null>(null);
 
   selected = $derived(this.list.find((d) => d.id === app.datasetId) ?? null);
 
   async refresh(): Promise<void> {
-    const list = await app.attempt('Could not list datasets', () => app.api.call<DatasetSummary[]>('datasets:list', {}));
+    const list = await app.attempt('Could not list datasets', () => app.api.call('datasets:list', {}));
     if (!list) return;
     this.list = list;
     this.loaded = true;
@@ -45,7 +45,7 @@ export class DatasetsState {
       return;
     }
     const detail = await app.attempt('Could not open the dataset', () =>
-      app.api.call<DatasetDetail>('datasets:show', { dataset: String(id) }),
+      app.api.call('datasets:show', { dataset: String(id) }),
     );
     if (detail && app.datasetId === id) this.detail = detail;
   }
@@ -53,16 +53,16 @@ export class DatasetsState {
   /** Indexes a folder with a live progress bar; resolves when the job has ended (done, failed or cancelled). */
   async index(root: string, opts: { name?: string; verify?: boolean } = {}): Promise<void> {
     if (this.job) return;
-    const input: Record<string, unknown> = { root };
+    const input: OpInputOf<'datasets:index'> = { root };
     if (opts.name) input.name = opts.name;
     if (opts.verify) input.verify = true;
-    const started = app.api.start<IndexDoc>('datasets:index', input);
+    const started = app.api.start('datasets:index', input);
     const job: IndexJob = { callId: started.id, root, progress: null, phase: 'Scanning', cancel: () => started.cancel() };
     this.job = job;
-    const onProgress = (phase: string) => (data: unknown, callId?: string) => {
+    const onProgress = (phase: string) => (data: ProgressEvent, callId?: string) => {
       if (callId !== undefined && callId !== started.id) return;
       if (this.job) {
-        this.job.progress = data as Progress;
+        this.job.progress = data;
         this.job.phase = phase;
       }
     };

@@ -2,7 +2,7 @@
  * The thumbnail gallery of one dataset/class: pages of `datasets:images` fetched on demand for the rows in
  * view, kept in a bounded LRU. Only the visible tiles are ever in the DOM (see virtual-grid.ts).
  */
-import type { GalleryImage, ImagesPage } from '../contract-types';
+import type { GalleryImage, ImagesPage, OpInputOf } from '../../../../src-main/api/types';
 import { PageCache, pagesFor } from '../datasets/virtual-grid';
 import { app } from './app.svelte';
 
@@ -47,10 +47,10 @@ export class GalleryState {
     const gen = this.#generation;
     this.#inflight.add(page);
     // The first page of a view brings the total; later pages skip the count (a full index scan on big datasets).
-    const input: Record<string, unknown> = { dataset: String(this.dataset), offset: page * GALLERY_PAGE, limit: GALLERY_PAGE, withTotal: page === 0 };
+    const input: OpInputOf<'datasets:images'> = { dataset: String(this.dataset), offset: page * GALLERY_PAGE, limit: GALLERY_PAGE, withTotal: page === 0 };
     if (this.className) input.class = this.className;
     try {
-      const res = await app.api.call<ImagesPage>('datasets:images', input);
+      const res = await app.api.call('datasets:images', input);
       if (gen !== this.#generation) return;
       if (res.total !== null) this.total = res.total;
       this.#cache.set(page, res.items);

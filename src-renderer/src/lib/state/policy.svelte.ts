@@ -4,7 +4,10 @@
  * that tells the canvas when a full redraw is due. Single-cell changes go through `toggle`/`setWeight`,
  * which the matrix paints itself (only the two symmetric cells).
  */
-import type { PolicyMatrixDoc, PolicyPair, PreviewDoc, RunConfig } from '../contract-types';
+import type { PolicyMatrix, PreviewResult, RunConfig } from '../../../../src-main/api/types';
+
+/** A pair of the heatmap (a stored pair, as `policy:matrix` answers it). */
+type PolicyPair = PolicyMatrix['pairs'][number];
 import { filterClasses, pairKey } from '../policy/matrix-geometry';
 import { unmixedShareByClass } from '../train/schedule';
 import { app } from './app.svelte';
@@ -52,7 +55,7 @@ export class PolicyState {
     this.loading = true;
     try {
       const doc = await app.attempt('Could not load the pair policy', () =>
-        app.api.call<PolicyMatrixDoc>('policy:matrix', { dataset: String(dataset) }),
+        app.api.call('policy:matrix', { dataset: String(dataset) }),
       );
       if (!doc) return;
       this.dataset = dataset;
@@ -109,16 +112,14 @@ export class PolicyState {
     this.changes++;
     this.effect = null;
     try {
-      const input: Record<string, unknown> = { dataset: String(dataset), a, b };
+      const pair = { dataset: String(dataset), a, b };
+      const withNote = nextNote ? { note: nextNote } : {};
       if (weight <= 0) {
-        if (nextNote) input.note = nextNote;
-        await app.api.call('policy:forbid', input);
+        await app.api.call('policy:forbid', { ...pair, ...withNote });
       } else if (weight >= 1 && !note) {
-        await app.api.call('policy:allow', input);
+        await app.api.call('policy:allow', pair);
       } else {
-        input.weight = weight;
-        if (nextNote) input.note = nextNote;
-        await app.api.call('policy:weight', input);
+        await app.api.call('policy:weight', { ...pair, weight, ...withNote });
       }
       return true;
     } catch (err) {
@@ -141,7 +142,7 @@ export class PolicyState {
   async exportDoc(): Promise<unknown> {
     if (this.dataset == null) return undefined;
     const res = await app.attempt('Could not export the policy', () =>
-      app.api.call<{ policy: unknown }>('policy:export', { dataset: String(this.dataset) }),
+      app.api.call('policy:export', { dataset: String(this.dataset) }),
     );
     return res?.policy;
   }
@@ -158,7 +159,7 @@ export class PolicyState {
     }
     const dataset = this.dataset;
     const res = await app.attempt(`Could not import ${fileName}`, () =>
-      app.api.call<{ pairs: number }>('policy:import', { dataset: String(dataset), policy: parsed }),
+      app.api.call('policy:import', { dataset: String(dataset), policy: parsed }),
     );
     if (!res) return;
     await this.load(dataset);
@@ -171,7 +172,7 @@ export class PolicyState {
     this.effectBusy = true;
     try {
       const doc = await app.attempt('Could not preview MixUp', () =>
-        app.api.call<PreviewDoc>('mixup:preview', { dataset: String(this.dataset), config }),
+        app.api.call('mixup:preview', { dataset: String(this.dataset), config }),
       );
       if (doc) this.effect = unmixedShareByClass(doc, classCounts).sort((x, y) => y.share - x.share);
     } finally {

@@ -3,26 +3,26 @@
  * (`runs:compare` for the config diff, `runs:show` per run for curves, metrics and confusion matrices),
  * and a pinned baseline the others are measured against.
  */
-import type { CompareDoc, RunDetail, RunSummary } from '../contract-types';
+import type { CompareResult, RunDetail, RunListItem } from '../../../../src-main/api/types';
 import { filterRuns, sortRuns, type RunSortKey } from '../runs/runs-table';
 import { app } from './app.svelte';
 
 export class RunsState {
-  list = $state.raw<RunSummary[]>([]);
+  list = $state.raw<RunListItem[]>([]);
   loaded = $state(false);
   sortKey = $state<RunSortKey>('id');
   sortDir = $state<'asc' | 'desc'>('desc');
   query = $state('');
   selected = $state<number[]>([]);
   baseline = $state<number | null>(null);
-  compare = $state.raw<CompareDoc | null>(null);
+  compare = $state.raw<CompareResult | null>(null);
   details = $state.raw<RunDetail[]>([]);
   comparing = $state(false);
 
   rows = $derived(sortRuns(filterRuns(this.list, this.query), this.sortKey, this.sortDir));
 
   async refresh(): Promise<void> {
-    const list = await app.attempt('Could not list runs', () => app.api.call<RunSummary[]>('runs:list', {}));
+    const list = await app.attempt('Could not list runs', () => app.api.call('runs:list', {}));
     if (!list) return;
     this.list = list;
     this.loaded = true;
@@ -60,10 +60,10 @@ export class RunsState {
     this.comparing = true;
     try {
       const [doc, ...details] = await Promise.all([
-        app.api.call<CompareDoc>('runs:compare', { runs: ids }),
-        ...ids.map((id) => app.api.call<RunDetail>('runs:show', { run: id })),
+        app.api.call('runs:compare', { runs: ids }),
+        ...ids.map((id) => app.api.call('runs:show', { run: id })),
       ]);
-      this.compare = doc as CompareDoc;
+      this.compare = doc as CompareResult;
       this.details = details as RunDetail[];
     } catch (err) {
       app.error(err, 'Could not compare the runs');

@@ -3,7 +3,7 @@
  * schedule (from `mixup:preview`, or derived from the resolved config), and the run monitor fed by the
  * `train.progress` / `train.epoch` / `run.status` events of the started `runs:train` call.
  */
-import type { EpochAudit, EpochRow, PreviewDoc, RunConfig, RunDetail, TrainProgress } from '../contract-types';
+import type { EpochAudit, EpochRow, PreviewResult, RunConfig, RunDetail, TrainProgressEvent } from '../../../../src-main/api/types';
 import { fieldErrorsFrom, type FieldErrors } from '../train/config-errors';
 import { scheduleFromConfig, scheduleFromPreview, type ScheduleEpoch } from '../train/schedule';
 import { app } from './app.svelte';
@@ -78,7 +78,9 @@ export function draftToConfig(d: ConfigDraft): Record<string, unknown> {
   };
 }
 
-export interface EpochView extends EpochRow {
+/** An epoch as the monitor shows it: losses not finite (a diverged run) shown as gaps. */
+export interface EpochView extends Omit<EpochRow, 'trainLoss'> {
+  trainLoss: number | null;
   audit?: EpochAudit;
 }
 
@@ -86,7 +88,7 @@ export interface RunMonitor {
   callId: string;
   runId: number | null;
   status: string;
-  progress: TrainProgress | null;
+  progress: TrainProgressEvent | null;
   epochs: EpochView[];
   startedAt: number;
   cancel(): void;
@@ -106,7 +108,7 @@ export class TrainState {
   errors = $state.raw<FieldErrors>({});
   resolved = $state.raw<RunConfig | null>(null);
   validating = $state(false);
-  preview = $state.raw<PreviewDoc | null>(null);
+  preview = $state.raw<PreviewResult | null>(null);
   previewBusy = $state(false);
   monitor = $state<RunMonitor | null>(null);
   /** The run whose audit is shown (epoch index). */
@@ -139,9 +141,9 @@ export class TrainState {
     const config = $state.snapshot(this.config);
     this.validating = true;
     try {
-      const res = await app.api.call<RunConfig | { config: RunConfig }>('config:resolve', dataset != null ? { config, dataset } : { config });
+      const res = await app.api.call('config:resolve', dataset != null ? { config, dataset } : { config });
       if (seq === this.#seq) {
-        this.resolved = (res as { config?: RunConfig }).config && !(res as RunConfig).mixup ? (res as { config: RunConfig }).config : (res as RunConfig);
+        this.resolved = res;
         this.errors = {};
       }
       return true;
@@ -162,7 +164,7 @@ export class TrainState {
     const key = this.configKey;
     try {
       const doc = await app.attempt('Could not preview MixUp', () =>
-        app.api.call<PreviewDoc>('mixup:preview', { dataset: String(dataset), config: JSON.parse(key) }),
+        app.api.call('mixup:preview', { dataset: String(dataset), config: JSON.parse(key) }),
       );
       if (doc) {
         this.preview = doc;
@@ -180,7 +182,7 @@ export class TrainState {
       app.error(new Error('Fix the fields marked in red first'), 'The config is not valid');
       return;
     }
-    const started = app.api.start<RunDetail>('runs:train', { dataset: String(dataset), config: $state.snapshot(this.config) });
+    const started = app.api.start('runs:train', { dataset: String(dataset), config: $state.snapshot(this.config) });
     const monitor: RunMonitor = {
       callId: started.id, runId: null, status: 'running', progress: null, epochs: [], startedAt: Date.now(),
       cancel: () => this.cancel(),
@@ -197,16 +199,15 @@ export class TrainState {
     };
     const offs = [
       app.api.on('train.progress', (data, callId) => {
-        if (mine(data, callId)) this.monitor!.progress = data as unknown as TrainProgress;
+        if (mine(data, callId)) this.monitor!.progress = data;
       }),
       app.api.on('train.epoch', (data, callId) => {
         if (!mine(data, callId)) return;
-        const d = data as unknown as { epoch: unknown; audit?: EpochAudit; row?: EpochRow };
-        const row = (d.row ?? (typeof d.epoch === 'object' && d.epoch !== null ? d.epoch : d)) as EpochView;
-        this.addEpoch({ ...row, audit: row.audit ?? d.audit });
+        const { runId: _runId, ...row } = data;
+        this.addEpoch(row);
       }),
       app.api.on('run.status', (data, callId) => {
-        if (mine(data, callId)) this.monitor!.status = String((data as { status?: string }).status ?? this.monitor!.status);
+        if (mine(data, callId)) this.monitor!.status = data.status;
       }),
     ];
     try {
@@ -244,9 +245,9 @@ export class TrainState {
     const m = this.monitor;
     if (!m || m.runId == null) return;
     try {
-      const run = await app.api.call<RunDetail>('runs:show', { run: m.runId });
+      const run = await app.api.call('runs:show', { run: m.runId });
       if (this.monitor !== m || !run.audit) return;
-      const byEpoch = new Map(run.audit.map((a, i) => [a.epoch ?? i, a]));
+      const byEpoch = new Map(run.audit.map((a, i) => [a?.epoch ?? i, a ?? undefined]));
       m.epochs = m.epochs.map((e) => ({ ...e, audit: e.audit ?? byEpoch.get(e.epoch) }));
     } catch {
       // The audit is a detail of the monitor; the run itself goes on. The final document reloads it.
@@ -256,8 +257,9 @@ export class TrainState {
   async cancel(): Promise<void> {
     const m = this.monitor;
     if (!m || !isActive(m.status)) return;
-    if (m.runId != null) {
-      await app.attempt('Could not cancel the run', () => app.api.call('runs:cancel', { run: m.runId }));
+    const runId = m.runId;
+    if (runId != null) {
+      await app.attempt('Could not cancel the run', () => app.api.call('runs:cancel', { run: runId }));
     }
   }
 }

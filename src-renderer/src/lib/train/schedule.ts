@@ -1,9 +1,12 @@
 /**
  * The MixUp schedule the timeline draws: for each epoch, whether it mixes and with which α and
  * probability. Taken from a `mixup:preview` document when there is one (what the sampler will actually
- * do), otherwise derived from the resolved config (offEpoch switches mixing off from that epoch on).
+ * do), otherwise computed from the resolved config by the sampler's own schedule (src-main/mixup/schedule.ts).
  */
-import type { PreviewDoc, RunConfig } from '../contract-types';
+import { scheduleForEpoch } from '../../../../src-main/mixup/schedule';
+import type { PreviewResult, RunConfig } from '../../../../src-main/api/types';
+
+export { rampFactor } from '../../../../src-main/mixup/schedule';
 
 export interface ScheduleEpoch {
   epoch: number;
@@ -12,44 +15,16 @@ export interface ScheduleEpoch {
   prob: number;
 }
 
-export function scheduleFromPreview(preview: PreviewDoc): ScheduleEpoch[] {
+export function scheduleFromPreview(preview: PreviewResult): ScheduleEpoch[] {
   return preview.epochs.map((e) => ({ epoch: e.epoch, active: !!e.active, alpha: e.alpha, prob: e.prob }));
 }
 
-export interface RampLike {
-  kind: 'constant' | 'linear' | 'cosine';
-  startEpoch: number;
-  endEpoch: number;
-  startFactor: number;
-  endFactor: number;
-}
-
-/** The factor a ramp gives at an epoch (see rampSchema in src-main/config/run-config.ts). */
-export function rampFactor(ramp: RampLike | null | undefined, epoch: number): number {
-  if (!ramp) return 1;
-  if (ramp.kind === 'constant') return ramp.endFactor;
-  if (epoch <= ramp.startEpoch) return ramp.startFactor;
-  if (epoch >= ramp.endEpoch) return ramp.endFactor;
-  let t = (epoch - ramp.startEpoch) / (ramp.endEpoch - ramp.startEpoch);
-  if (ramp.kind === 'cosine') t = (1 - Math.cos(Math.PI * t)) / 2;
-  return ramp.startFactor + (ramp.endFactor - ramp.startFactor) * t;
-}
-
+/** The schedule the sampler follows (src-main/mixup/schedule.ts), one entry per configured epoch. */
 export function scheduleFromConfig(config: Pick<RunConfig, 'epochs' | 'mixup'>): ScheduleEpoch[] {
-  const out: ScheduleEpoch[] = [];
-  const m = config.mixup;
-  const alphaRamp = (m.alphaRamp ?? null) as RampLike | null;
-  const probRamp = (m.probRamp ?? null) as RampLike | null;
-  for (let epoch = 0; epoch < config.epochs; epoch++) {
-    const off = m.offEpoch != null && epoch >= m.offEpoch;
-    const fa = rampFactor(alphaRamp, epoch);
-    const alpha = (m.alpha ?? 0) * fa;
-    const cutmix = (m.cutmixAlpha ?? 0) * fa;
-    const prob = Math.min(1, (m.prob ?? 0) * rampFactor(probRamp, epoch));
-    const active = !off && (alpha > 0 || cutmix > 0) && prob > 0;
-    out.push({ epoch, active, alpha: active ? alpha : 0, prob: active ? prob : 0 });
-  }
-  return out;
+  return Array.from({ length: config.epochs }, (_, epoch) => {
+    const s = scheduleForEpoch(config.mixup, epoch);
+    return { epoch, active: s.active, alpha: s.alpha, prob: s.prob };
+  });
 }
 
 /** Counts of values in [lo, hi] over `bins` equal bins (the last bin includes hi). */
@@ -73,7 +48,7 @@ export function histogram(values: ArrayLike<number>, bins = 20, lo = 0, hi = 1):
  * once under its unordered pair), so the figure is an estimate for cross-class pairs.
  */
 export function unmixedShareByClass(
-  preview: PreviewDoc,
+  preview: PreviewResult,
   classCounts: Record<string, number>,
 ): { name: string; share: number }[] {
   const samples = new Map<string, number>();

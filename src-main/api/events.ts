@@ -1,0 +1,21 @@
+/**
+ * Every event topic an operation emits, with its payload. Events carry the `callId` of the call that emitted
+ * them; the page subscribes by topic (`api.on('train.progress', …)`), the CLI draws them as progress bars.
+ */
+import type { TrainEventMap } from '../training/train-events';
+
+/** Progress of a long step: `done` of `total` (0 while the total is still unknown), and what it is doing. */
+export interface ProgressEvent {
+  done: number;
+  total: number;
+  label: string;
+}
+
+export interface EventMap extends TrainEventMap {
+  'index.progress': ProgressEvent;
+  'verify.progress': ProgressEvent;
+  'preview.progress': ProgressEvent;
+  'export.progress': ProgressEvent;
+}
+
+export type EventTopic = keyof EventMap;

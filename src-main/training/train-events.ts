@@ -1,0 +1,52 @@
+/**
+ * The events a training run emits, topic → payload. The worker sends them to the process that started it,
+ * which passes them on to its caller (the CLI's progress bar, the page over IPC or the WebSocket); the
+ * contract's `EventMap` (api/events.ts) includes them.
+ */
+import type { EpochRow, RunStatus } from './runs-repository';
+
+/** A run's status as it changes: `starting` before the worker runs; `interrupted` when the worker died. */
+export interface RunStatusEvent {
+  runId: number;
+  status: RunStatus | 'starting';
+  /** The training process, once `running`. */
+  pid?: number;
+  /** Why a run `failed`. */
+  error?: string;
+  /** How a dead worker exited (`interrupted`). */
+  exitCode?: number | null;
+  signal?: string | null;
+}
+
+/** Progress of a run: decoding the images, then training batch by batch. */
+export type TrainProgressEvent =
+  | { runId: number; phase: 'decode'; done: number; total: number; label: string }
+  | {
+      runId: number;
+      phase: 'train';
+      done: number;
+      total: number;
+      label: string;
+      epoch: number;
+      batch: number;
+      batches: number;
+      etaSeconds: number;
+      trainLoss: number;
+    };
+
+export interface TrainEventMap {
+  'run.status': RunStatusEvent;
+  'train.progress': TrainProgressEvent;
+  /** One finished epoch, as stored (without the per-class figures). */
+  'train.epoch': { runId: number } & Omit<EpochRow, 'perClassAccuracy' | 'confusion'>;
+  /** Something the user should know that does not stop the run; `runId` absent before the run exists. */
+  'train.warning': { runId?: number; message: string };
+  /** What the run trains on after decoding: usable images, how many were decoded, what was left out and why. */
+  'train.data': { runId: number; images: number; decoded: number; corrupt: number; vanished: number; unreadable: number };
+  'train.engine': { runId: number; backend: string; device: string | null };
+}
+
+export type TrainTopic = keyof TrainEventMap;
+
+/** A typed emitter of the run's events. */
+export type EmitTrainEvent = <T extends TrainTopic>(topic: T, data: TrainEventMap[T]) => void;
