@@ -11,7 +11,7 @@ import type { EpochAudit } from '../mixup/audit';
 import type { PairPolicy } from '../mixup/pairing';
 import { Planner } from '../mixup/plan';
 import { runStreams } from '../mixup/rng';
-import { datasetModelDefaults } from './model-defaults';
+import { configForDataset } from './model-defaults';
 import { getPolicy } from './policy-repository';
 import { listClasses, listUsableImages, type DatasetInfo } from './repository';
 
@@ -48,8 +48,7 @@ export function previewMixup(
   if (classes.length === 0) throw new AppError('input', `dataset '${ds.name}' has no classes`);
   const train = listUsableImages(db, ds.id, { split: 'train' });
   if (train.length === 0) throw new AppError('input', `dataset '${ds.name}' has no usable images in its training split`);
-  const defaults = datasetModelDefaults(train);
-  const inputSize = config.model.inputSize ?? defaults.inputSize;
+  const inputSize = configForDataset(config, train).model.inputSize;
   const policySource = config.policy ? 'config' : 'dataset';
   const policy: PairPolicy = config.policy
     ? { pairs: config.policy.pairs.map(({ a, b, weight, note }) => ({ a, b, weight, note })) }

@@ -1,4 +1,5 @@
 /** What a dataset implies for a run's model when the config leaves it open (`model.inputSize`, channels). */
+import { withDatasetDefaults, type RunConfig } from '../config/run-config';
 import type { UsableImage } from './repository';
 
 /** The model shape defaults a dataset implies: its most common training image size, and grey (1) or RGB (3). */
@@ -19,4 +20,14 @@ export function datasetModelDefaults(images: readonly Pick<UsableImage, 'width' 
   const best = [...counts.values()].sort((x, y) => y.n - x.n || x.h - y.h || x.w - y.w)[0];
   const clamp = (v: number) => Math.max(8, Math.min(1024, v));
   return { inputSize: best ? [clamp(best.h), clamp(best.w)] : null, channels: allGrey ? 1 : 3 };
+}
+
+/**
+ * A run config resolved against a dataset's training images: `model.inputSize` and `model.channels` the config
+ * leaves open are the dataset's (unchanged when the images' sizes are unknown). The one resolution `runs:train`,
+ * `mixup:preview` and `config:resolve` (the editor's check) share.
+ */
+export function configForDataset(config: RunConfig, train: readonly Pick<UsableImage, 'width' | 'height' | 'channels'>[]): RunConfig {
+  const d = datasetModelDefaults(train);
+  return d.inputSize ? withDatasetDefaults(config, { inputSize: d.inputSize, channels: d.channels }) : config;
 }

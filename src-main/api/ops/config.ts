@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineOp } from '../contract';
 import { runConfigFromDocument } from '../../config/read-config';
-import { runConfigJsonSchema, withDatasetDefaults } from '../../config/run-config';
+import { runConfigJsonSchema } from '../../config/run-config';
 
 export const configOps = [
   defineOp({
@@ -23,11 +23,9 @@ export const configOps = [
       const { config } = runConfigFromDocument(input.config === undefined ? {} : input.config, 'config');
       if (input.dataset === undefined) return config;
       const { resolveDataset, listUsableImages } = await import('../../datasets/repository');
-      const { datasetModelDefaults } = await import('../../datasets/model-defaults');
+      const { configForDataset } = await import('../../datasets/model-defaults');
       const ds = resolveDataset(ctx.services.db, input.dataset);
-      const d = datasetModelDefaults(listUsableImages(ctx.services.db, ds.id, { split: 'train' }));
-      if (!d.inputSize) return config;
-      return withDatasetDefaults(config, { inputSize: d.inputSize, channels: d.channels });
+      return configForDataset(config, listUsableImages(ctx.services.db, ds.id, { split: 'train' }));
     },
   }),
 ];

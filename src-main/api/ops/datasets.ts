@@ -1,9 +1,6 @@
-import { isAbsolute, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { defineOp } from '../contract';
 import { datasetRef, pathText } from '../refs';
-import { AppError } from '../../core/errors';
-import type { Db } from '../../db/connection';
 import type { DatasetSummary } from '../../datasets/summary';
 import type { ScanResult } from '../../datasets/scan';
 import type { VerifyResult } from '../../datasets/verify';
@@ -14,60 +11,7 @@ export interface IndexResult extends ScanResult {
   verify?: VerifyResult;
 }
 
-export interface DatasetListItem {
-  id: number;
-  name: string;
-  root: string;
-  images: number;
-  classes: number;
-  corrupt: number;
-  excluded: number;
-  createdAt: string;
-  updatedAt: string;
-  /** Every non-corrupt image has been decoded by the verify pass. */
-  verified: boolean;
-  unverified: number;
-  scanState: 'scanning' | 'complete';
-}
-
-export interface GalleryItem {
-  id: number;
-  path: string;
-  class: string;
-  split: 'train' | 'val' | 'test';
-  width: number | null;
-  height: number | null;
-  channels: number | null;
-  format: string | null;
-  status: 'ok' | 'corrupt';
-  reason: string | null;
-  excludedReason: string | null;
-  verified: boolean;
-}
-
-/** Turns user paths (relative to the root, or absolute inside it) into the stored relative paths. */
-function toRelPaths(root: string, paths: string[]): string[] {
-  return paths.map((p) => {
-    if (!isAbsolute(p)) return p.split(sep).join('/').replace(/^\.\//, '');
-    const rel = relative(root, p);
-    return rel.startsWith('..') ? p : rel.split(sep).join('/');
-  });
-}
-
-function idsForPaths(db: Db, datasetId: number, root: string, paths: string[]): number[] {
-  const get = db.prepare('SELECT id FROM images WHERE dataset_id = ? AND rel_path = ?').pluck();
-  const rels = toRelPaths(root, paths);
-  const missing: string[] = [];
-  const ids = rels.map((rel, i) => {
-    const id = get.get(datasetId, rel) as number | undefined;
-    if (id === undefined) missing.push(paths[i]);
-    return id ?? 0;
-  });
-  if (missing.length) {
-    throw new AppError('not-found', `not in the dataset: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` (and ${missing.length - 10} more)` : ''}`);
-  }
-  return ids;
-}
+export type { DatasetListItem, GalleryItem } from '../../datasets/catalog';
 
 export const datasetsOps = [
   defineOp({
@@ -127,37 +71,9 @@ export const datasetsOps = [
     name: 'datasets:list',
     summary: 'Every dataset of the home with its counts',
     input: z.object({}).strict(),
-    run(ctx): DatasetListItem[] {
-      const { db } = ctx.services;
-      const rows = db.prepare('SELECT * FROM datasets ORDER BY name').all() as Record<string, any>[];
-      // Each count from an index (a covering one for all rows, partial ones for the few corrupt, excluded and
-      // unverified rows): no pass over a million-image table.
-      const count = (where: string) => db.prepare(`SELECT COUNT(*) FROM images WHERE dataset_id = ? ${where}`).pluck();
-      const allRows = count('');
-      const corruptRows = count("AND status = 'corrupt'");
-      const excludedRows = count("AND excluded_reason IS NOT NULL AND status = 'ok'");
-      const unverifiedRows = count("AND verified = 0 AND status = 'ok'");
-      const classCount = db.prepare('SELECT COUNT(*) FROM classes WHERE dataset_id = ?').pluck();
-      return rows.map((r) => {
-        const corrupt = corruptRows.get(r.id) as number;
-        const excluded = excludedRows.get(r.id) as number;
-        const unverified = unverifiedRows.get(r.id) as number;
-        const images = (allRows.get(r.id) as number) - corrupt - excluded;
-        return {
-          id: r.id,
-          name: r.name,
-          root: r.root,
-          images,
-          classes: classCount.get(r.id) as number,
-          corrupt,
-          excluded,
-          createdAt: r.created_at,
-          updatedAt: r.updated_at,
-          verified: unverified === 0,
-          unverified,
-          scanState: r.scan_state,
-        };
-      });
+    async run(ctx) {
+      const { listDatasetItems } = await import('../../datasets/catalog');
+      return listDatasetItems(ctx.services.db);
     },
   }),
   defineOp({
@@ -185,55 +101,10 @@ export const datasetsOps = [
         withTotal: z.boolean().default(true),
       })
       .strict(),
-    async run(ctx, input): Promise<{ total: number | null; items: GalleryItem[] }> {
-      const { db } = ctx.services;
+    async run(ctx, input) {
       const { resolveDataset } = await import('../../datasets/repository');
-      const ds = resolveDataset(db, input.dataset);
-      const where = ['dataset_id = @ds'];
-      const params: Record<string, unknown> = { ds: ds.id, limit: input.limit, offset: input.offset };
-      if (input.class !== undefined) {
-        const cid = db.prepare('SELECT id FROM classes WHERE dataset_id = ? AND name = ?').pluck().get(ds.id, input.class);
-        if (cid === undefined) throw new AppError('not-found', `dataset '${ds.name}' has no class '${input.class}'`);
-        where.push('class_id = @cid');
-        params.cid = cid;
-      }
-      if (input.split) {
-        where.push('split = @split');
-        params.split = input.split;
-      }
-      if (input.status === 'usable') where.push("status = 'ok' AND excluded_reason IS NULL");
-      else if (input.status === 'corrupt') where.push("status = 'corrupt'");
-      else if (input.status === 'excluded') where.push('excluded_reason IS NOT NULL');
-      else if (input.status === 'unverified') where.push("verified = 0 AND status = 'ok'");
-      const w = where.join(' AND ');
-      const total = input.withTotal ? (db.prepare(`SELECT COUNT(*) FROM images WHERE ${w}`).pluck().get(params) as number) : null;
-      // The page's ids come from an index alone (no row reads while skipping the offset).
-      const rows = db
-        .prepare(
-          `SELECT i.id, i.rel_path, c.name AS class, i.split, i.width, i.height, i.channels, i.format, i.status, i.reason,
-                  i.excluded_reason, i.verified
-           FROM images i JOIN classes c ON c.id = i.class_id
-           WHERE i.id IN (SELECT id FROM images WHERE ${w} ORDER BY id LIMIT @limit OFFSET @offset)
-           ORDER BY i.id`,
-        )
-        .all(params) as Record<string, any>[];
-      return {
-        total,
-        items: rows.map((r) => ({
-          id: r.id,
-          path: r.rel_path,
-          class: r.class,
-          split: r.split,
-          width: r.width,
-          height: r.height,
-          channels: r.channels,
-          format: r.format,
-          status: r.status,
-          reason: r.reason,
-          excludedReason: r.excluded_reason,
-          verified: r.verified === 1,
-        })),
-      };
+      const { imagesPage } = await import('../../datasets/catalog');
+      return imagesPage(ctx.services.db, resolveDataset(ctx.services.db, input.dataset), input);
     },
   }),
   defineOp({
@@ -242,36 +113,20 @@ export const datasetsOps = [
     input: z
       .object({ dataset: datasetRef, paths: z.array(z.string().min(1)).min(1), reason: z.string().trim().min(1, 'a reason is required') })
       .strict(),
-    async run(ctx, input): Promise<{ changed: number }> {
-      const { db } = ctx.services;
+    async run(ctx, input) {
       const { resolveDataset } = await import('../../datasets/repository');
-      const ds = resolveDataset(db, input.dataset);
-      const ids = idsForPaths(db, ds.id, ds.root, input.paths);
-      const upd = db.prepare('UPDATE images SET excluded_reason = ? WHERE id = ? AND excluded_reason IS NOT ?');
-      let changed = 0;
-      db.transaction(() => {
-        for (const id of ids) changed += upd.run(input.reason, id, input.reason).changes;
-        db.prepare('UPDATE datasets SET updated_at = ? WHERE id = ?').run(new Date().toISOString(), ds.id);
-      })();
-      return { changed };
+      const { setExcluded } = await import('../../datasets/catalog');
+      return setExcluded(ctx.services.db, resolveDataset(ctx.services.db, input.dataset), input.paths, input.reason);
     },
   }),
   defineOp({
     name: 'datasets:include',
     summary: 'Include excluded images again',
     input: z.object({ dataset: datasetRef, paths: z.array(z.string().min(1)).min(1), reason: z.string().optional() }).strict(),
-    async run(ctx, input): Promise<{ changed: number }> {
-      const { db } = ctx.services;
+    async run(ctx, input) {
       const { resolveDataset } = await import('../../datasets/repository');
-      const ds = resolveDataset(db, input.dataset);
-      const ids = idsForPaths(db, ds.id, ds.root, input.paths);
-      const upd = db.prepare('UPDATE images SET excluded_reason = NULL WHERE id = ? AND excluded_reason IS NOT NULL');
-      let changed = 0;
-      db.transaction(() => {
-        for (const id of ids) changed += upd.run(id).changes;
-        db.prepare('UPDATE datasets SET updated_at = ? WHERE id = ?').run(new Date().toISOString(), ds.id);
-      })();
-      return { changed };
+      const { setExcluded } = await import('../../datasets/catalog');
+      return setExcluded(ctx.services.db, resolveDataset(ctx.services.db, input.dataset), input.paths, null);
     },
   }),
 ];

@@ -66,16 +66,6 @@ export function trainDoc(run: RunInfo): TrainDoc {
   return doc;
 }
 
-function samePolicy(a: { pairs: { a: string; b: string; weight: number }[] }, b: { pairs: { a: string; b: string; weight: number }[] }): boolean {
-  const key = (p: { pairs: { a: string; b: string; weight: number }[] }) =>
-    p.pairs
-      .filter((x) => x.weight !== 1)
-      .map((x) => (x.a < x.b ? `${x.a}\t${x.b}\t${x.weight}` : `${x.b}\t${x.a}\t${x.weight}`))
-      .sort()
-      .join('\n');
-  return key(a) === key(b);
-}
-
 export const runsOps = [
   defineOp({
     name: 'runs:train',
@@ -96,89 +86,13 @@ export const runsOps = [
         throw new AppError('input', `--backend: unknown backend '${input.backend}' (one of ${BACKEND_ORDER.join(', ')})`);
       }
       const repo = await import('../../training/runs-repository');
-      const { resolveDataset } = await import('../../datasets/repository');
       const { runInWorker } = await import('../../training/host');
-      let runId: number;
-      let resume = false;
-      if (input.resume !== undefined) {
-        if (input.config !== undefined) throw new AppError('input', '--resume continues a run with its stored config; leave out --config');
-        const run = repo.getRun(db, input.resume);
-        if (input.dataset !== undefined) {
-          const ds = resolveDataset(db, input.dataset);
-          if (ds.id !== run.datasetId) throw new AppError('input', `run ${run.id} was trained on dataset '${run.datasetName}', not '${ds.name}'`);
-        }
-        if (run.status === 'running') throw new AppError('conflict', `run ${run.id} is already running (pid ${run.pid ?? 'unknown'})`);
-        if (run.status === 'completed') throw new AppError('conflict', `run ${run.id} already completed; nothing to resume`);
-        runId = run.id;
-        resume = true;
-      } else {
-        if (input.dataset === undefined) throw new AppError('input', 'DATASET: name the dataset to train on');
-        if (input.config === undefined) throw new AppError('input', '--config: a run config file is required (see `mixup-studio config schema`)');
-        const { resolveRunConfig } = await import('../../config/run-config');
-        const { listClasses, listUsableImages, datasetFingerprint } = await import('../../datasets/repository');
-        const { datasetModelDefaults } = await import('../../datasets/model-defaults');
-        const { getPolicy } = await import('../../datasets/policy-repository');
-        const { policyMatrix } = await import('../../mixup/plan');
-        const { splitExportedConfig, fingerprintWarning } = await import('../../export/config-file');
-        const source = input.configSource ?? 'config';
-        // An export's config.json carries `preprocessing` and `provenance` beside the run config: set them aside.
-        const raw = resolveRunConfig(splitExportedConfig(input.config).config, source);
-        const ds = resolveDataset(db, input.dataset);
-        const drift = fingerprintWarning(input.config, { name: ds.name, fingerprint: datasetFingerprint(db, ds.id) }, source);
-        if (drift) ctx.emit('train.warning', { message: drift });
-        const classes = listClasses(db, ds.id).map((c) => c.name);
-        if (classes.length < 2) throw new AppError('input', `dataset '${ds.name}' has ${classes.length} class(es); a classifier needs at least 2`);
-        const train = listUsableImages(db, ds.id, { split: 'train' });
-        if (train.length === 0) throw new AppError('input', `dataset '${ds.name}' has no usable images in its training split`);
-        const defaults = datasetModelDefaults(train);
-        const inputSize = raw.model.inputSize ?? defaults.inputSize;
-        if (!inputSize) throw new AppError('input', `${source}: model.inputSize: the dataset's image sizes are unknown; set it`);
-        const config = { ...raw, model: { ...raw.model, inputSize, channels: raw.model.channels ?? defaults.channels } };
-        // Model spec and manifold layers are checked here, before any run exists.
-        const { validateModelSpec, blockNamesFor } = await import('../../config/model-spec');
-        try {
-          validateModelSpec({ arch: config.model.arch, inputSize, channels: config.model.channels, numClasses: classes.length });
-        } catch (err) {
-          throw new AppError('input', `${source}: ${(err as Error).message}`);
-        }
-        if (config.mixup.manifold) {
-          const names = blockNamesFor(config.model.arch).slice(0, -1);
-          for (const l of config.mixup.manifold.layers) {
-            if (!names.includes(l)) {
-              throw new AppError('input', `${source}: mixup.manifold.layers: '${l}' is not a block of ${config.model.arch} whose output can be mixed (one of ${names.join(', ')})`);
-            }
-          }
-        }
-        const current = { pairs: getPolicy(db, ds.id).pairs.map(({ a, b, weight, note }) => ({ a, b, weight, note })) };
-        let policy = current;
-        if (config.policy) {
-          try {
-            policyMatrix(classes, config.policy);
-          } catch (err) {
-            throw new AppError('input', `${source}: policy: ${(err as Error).message}`);
-          }
-          policy = { pairs: config.policy.pairs.map(({ a, b, weight, note }) => ({ a, b, weight, note: note ?? null })) };
-          if (!samePolicy(policy, current)) {
-            ctx.emit('train.warning', {
-              message: `using the pair policy snapshot in ${source} (${policy.pairs.length} pairs), which differs from dataset '${ds.name}''s current policy (${current.pairs.length} pairs)`,
-            });
-          }
-        }
-        const fingerprint = datasetFingerprint(db, ds.id);
-        const resolved = { ...config, policy, dataset: { name: ds.name, id: ds.id, fingerprint } };
-        runId = repo.createRun(db, {
-          datasetId: ds.id,
-          datasetName: ds.name,
-          config: resolved,
-          epochsPlanned: config.epochs,
-          classes,
-          datasetFingerprint: fingerprint,
-          pid: process.pid,
-        });
-        const { runFolders } = await import('../../training/train-run');
-        const f = runFolders(ctx.services, runId);
-        repo.setRunPaths(db, runId, f.checkpointDir, f.modelDir);
-      }
+      const { prepareNewRun, prepareResume } = await import('../../training/prepare-run');
+      const resume = input.resume !== undefined;
+      const runId =
+        input.resume !== undefined
+          ? prepareResume(db, { run: input.resume, dataset: input.dataset, config: input.config })
+          : await prepareNewRun(ctx.services, input, (message) => ctx.emit('train.warning', { message }));
       ctx.emit('run.status', { runId, status: 'starting' });
       let final: Awaited<ReturnType<typeof runInWorker>>;
       let workerPid: number | undefined;

@@ -1,0 +1,114 @@
+/**
+ * Everything `runs:train` settles before a worker starts: for a new run, the config read and resolved against
+ * the dataset (model shape defaults, model spec, manifold layers, the pair policy snapshot), then the run's row
+ * and folders; for a resume, the checks that the run may continue. Errors name the config source and field.
+ */
+import { AppError } from '../core/errors';
+import type { Services } from '../core/services';
+import type { Db } from '../db/connection';
+import { blockNamesFor, validateModelSpec } from '../config/model-spec';
+import { resolveRunConfig } from '../config/run-config';
+import { configForDataset, datasetModelDefaults } from '../datasets/model-defaults';
+import { getPolicy } from '../datasets/policy-repository';
+import { datasetFingerprint, listClasses, listUsableImages, resolveDataset } from '../datasets/repository';
+import { fingerprintWarning, splitExportedConfig } from '../export/config-file';
+import { policyMatrix, type PairPolicy } from '../mixup/pairing';
+import { createRun, getRun, setRunPaths } from './runs-repository';
+
+type PolicySnapshot = { pairs: { a: string; b: string; weight: number; note?: string | null }[] };
+
+/** Whether two policy snapshots forbid and weigh the same pairs (order and notes aside). */
+function samePolicy(a: PolicySnapshot, b: PolicySnapshot): boolean {
+  const key = (p: PolicySnapshot) =>
+    p.pairs
+      .filter((x) => x.weight !== 1)
+      .map((x) => (x.a < x.b ? `${x.a}\t${x.b}\t${x.weight}` : `${x.b}\t${x.a}\t${x.weight}`))
+      .sort()
+      .join('\n');
+  return key(a) === key(b);
+}
+
+/** The run a resume continues, once it is known it may: same dataset, not running, not completed. */
+export function prepareResume(db: Db, req: { run: number | string; dataset?: number | string; config?: unknown }): number {
+  if (req.config !== undefined) throw new AppError('input', '--resume continues a run with its stored config; leave out --config');
+  const run = getRun(db, req.run);
+  if (req.dataset !== undefined) {
+    const ds = resolveDataset(db, req.dataset);
+    if (ds.id !== run.datasetId) throw new AppError('input', `run ${run.id} was trained on dataset '${run.datasetName}', not '${ds.name}'`);
+  }
+  if (run.status === 'running') throw new AppError('conflict', `run ${run.id} is already running (pid ${run.pid ?? 'unknown'})`);
+  if (run.status === 'completed') throw new AppError('conflict', `run ${run.id} already completed; nothing to resume`);
+  return run.id;
+}
+
+/**
+ * A new run's row, with its config resolved against the dataset and its folders set; `warn` hears what the
+ * user should know (the dataset changed since an exported config, a policy snapshot that differs).
+ */
+export async function prepareNewRun(
+  services: Services,
+  req: { dataset?: number | string; config?: unknown; configSource?: string },
+  warn: (message: string) => void,
+): Promise<number> {
+  const db = services.db;
+  if (req.dataset === undefined) throw new AppError('input', 'DATASET: name the dataset to train on');
+  if (req.config === undefined) throw new AppError('input', '--config: a run config file is required (see `mixup-studio config schema`)');
+  const source = req.configSource ?? 'config';
+  // An export's config.json carries `preprocessing` and `provenance` beside the run config: set them aside.
+  const raw = resolveRunConfig(splitExportedConfig(req.config).config, source);
+  const ds = resolveDataset(db, req.dataset);
+  const drift = fingerprintWarning(req.config, { name: ds.name, fingerprint: datasetFingerprint(db, ds.id) }, source);
+  if (drift) warn(drift);
+  const classes = listClasses(db, ds.id).map((c) => c.name);
+  if (classes.length < 2) throw new AppError('input', `dataset '${ds.name}' has ${classes.length} class(es); a classifier needs at least 2`);
+  const train = listUsableImages(db, ds.id, { split: 'train' });
+  if (train.length === 0) throw new AppError('input', `dataset '${ds.name}' has no usable images in its training split`);
+  const resolvedShape = configForDataset(raw, train);
+  const inputSize = resolvedShape.model.inputSize;
+  if (!inputSize) throw new AppError('input', `${source}: model.inputSize: the dataset's image sizes are unknown; set it`);
+  // A config that names its input size still takes the dataset's channels when it leaves them open.
+  const channels = resolvedShape.model.channels ?? datasetModelDefaults(train).channels;
+  const config = { ...resolvedShape, model: { ...resolvedShape.model, inputSize, channels } };
+  // Model spec and manifold layers are checked here, before any run exists.
+  try {
+    validateModelSpec({ arch: config.model.arch, inputSize, channels: config.model.channels, numClasses: classes.length });
+  } catch (err) {
+    throw new AppError('input', `${source}: ${(err as Error).message}`);
+  }
+  if (config.mixup.manifold) {
+    const names = blockNamesFor(config.model.arch).slice(0, -1);
+    for (const l of config.mixup.manifold.layers) {
+      if (!names.includes(l)) {
+        throw new AppError('input', `${source}: mixup.manifold.layers: '${l}' is not a block of ${config.model.arch} whose output can be mixed (one of ${names.join(', ')})`);
+      }
+    }
+  }
+  const current: PairPolicy = { pairs: getPolicy(db, ds.id).pairs.map(({ a, b, weight, note }) => ({ a, b, weight, note })) };
+  let policy = current;
+  if (config.policy) {
+    try {
+      policyMatrix(classes, config.policy);
+    } catch (err) {
+      throw new AppError('input', `${source}: policy: ${(err as Error).message}`);
+    }
+    policy = { pairs: config.policy.pairs.map(({ a, b, weight, note }) => ({ a, b, weight, note: note ?? null })) };
+    if (!samePolicy(policy, current)) {
+      warn(`using the pair policy snapshot in ${source} (${policy.pairs.length} pairs), which differs from dataset '${ds.name}''s current policy (${current.pairs.length} pairs)`);
+    }
+  }
+  const fingerprint = datasetFingerprint(db, ds.id);
+  const resolved = { ...config, policy, dataset: { name: ds.name, id: ds.id, fingerprint } };
+  const runId = createRun(db, {
+    datasetId: ds.id,
+    datasetName: ds.name,
+    config: resolved,
+    epochsPlanned: config.epochs,
+    classes,
+    datasetFingerprint: fingerprint,
+    pid: process.pid,
+  });
+  const { runFolders } = await import('./train-run');
+  const f = runFolders(services, runId);
+  setRunPaths(db, runId, f.checkpointDir, f.modelDir);
+  return runId;
+}
