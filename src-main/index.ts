@@ -6,10 +6,10 @@ import * as electron from 'electron';
 import { operations } from './api/operations';
 import { resolveMedia } from './datasets/media';
 import { startApp } from './electron/app';
-import { useUtilityProcessForTraining } from './electron/training-transport';
+import { utilityProcessTraining } from './electron/training-transport';
 
 startApp(electron, {
   operations,
   resolveMedia,
-  onServices: () => useUtilityProcessForTraining(electron.utilityProcess),
+  trainingTransport: utilityProcessTraining(electron.utilityProcess),
 });

@@ -6,6 +6,7 @@
 import { invokeOperation, type Operation } from './contract';
 import { AppError, cancelled, toErrorEnvelope, type ErrorEnvelope } from '../core/errors';
 import type { Services } from '../core/services';
+import type { TrainingTransport } from '../training/host';
 
 /** What a call id may be (the caller's own, or one made here). */
 export const CALL_ID = /^[\w.-]{1,100}$/;
@@ -32,6 +33,8 @@ export class CallRegistry {
   constructor(
     private readonly ops: ReadonlyMap<string, Operation>,
     private readonly services: () => Services,
+    /** The core's training transport (api/core.ts), handed to every call. */
+    private readonly trainingTransport?: () => TrainingTransport,
   ) {}
 
   /** Every event of every call; returns the unsubscribe function. */
@@ -60,6 +63,7 @@ export class CallRegistry {
         const result = await invokeOperation(this.ops, name, input, {
           services: this.services(),
           signal: controller.signal,
+          trainingTransport: this.trainingTransport,
           emit: (topic, data) => this.broadcast({ topic, data, callId: id }),
         });
         return { result: result === undefined ? null : result };

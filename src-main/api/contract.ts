@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { Services } from '../core/services';
 import { AppError, describeIssues } from '../core/errors';
+import type { TrainingTransport } from '../training/host';
 import type { EventMap, EventTopic } from './events';
 
 export interface OpContext {
@@ -13,6 +14,8 @@ export interface OpContext {
   emit<T extends EventTopic>(topic: T, data: EventMap[T]): void;
   /** Fires when the caller cancels (Ctrl+C in the CLI, a cancel request from the UI). */
   signal: AbortSignal;
+  /** The process a training run gets, from the process's core (api/core.ts); absent = a forked Node child. */
+  trainingTransport?: () => TrainingTransport;
 }
 
 export interface Operation<I = any, O = any> {

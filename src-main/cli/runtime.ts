@@ -3,8 +3,7 @@ import { invokeOperation } from '../api/contract';
 import type { EventTopic, OpInputOf, OpName, OpResult } from '../api/types';
 import { AppError, cancelled, toErrorEnvelope } from '../core/errors';
 import { defaultHome } from '../core/home';
-import type { Services } from '../core/services';
-import { openServices } from '../db/open-home';
+import { createCore, type Core } from '../api/core';
 import { ProgressBar, type ProgressData } from './progress';
 
 export interface InvokeOptions {
@@ -25,12 +24,12 @@ export interface CliRuntime {
   warn(message: string): void;
   readonly json: boolean;
   readonly home: string;
-  /** The services of the chosen home, opened on first use. */
-  services(): Services;
+  /** This process's core (api/core.ts) over the chosen home: composed on first use, closed by dispose(). */
+  core(): Promise<Core>;
 }
 
 export function createRuntime(program: Command): CliRuntime & { dispose(): void } {
-  let services: Services | undefined;
+  let core: Core | undefined;
   const globals = () => program.opts<{ home?: string; json?: boolean }>();
   const controller = new AbortController();
   let interrupts = 0;
@@ -49,17 +48,21 @@ export function createRuntime(program: Command): CliRuntime & { dispose(): void 
     get home() {
       return globals().home ?? defaultHome();
     },
-    services() {
-      services ??= openServices({ home: runtime.home });
-      return services;
+    async core() {
+      if (!core) {
+        const { operations } = await import('../api/operations');
+        core ??= createCore({ home: runtime.home, operations });
+      }
+      return core;
     },
     async invoke<N extends OpName>(opName: N, input: OpInputOf<N>, opts: InvokeOptions = {}): Promise<OpResult<N>> {
-      const { operations } = await import('../api/operations');
+      const { services, operations, trainingTransport } = await runtime.core();
       const topics = new Set<string>(opts.progress === undefined ? [] : [opts.progress].flat());
       const bar = topics.size > 0 ? new ProgressBar(process.stderr) : undefined;
       try {
         return (await invokeOperation(operations, opName, input, {
-          services: runtime.services(),
+          services,
+          trainingTransport,
           signal: opts.signal ? AbortSignal.any([controller.signal, opts.signal]) : controller.signal,
           emit(topic, data) {
             if (bar && topics.has(topic)) bar.update(data as ProgressData);
@@ -82,8 +85,8 @@ export function createRuntime(program: Command): CliRuntime & { dispose(): void 
     },
     dispose() {
       process.off('SIGINT', onSigint);
-      services?.close();
-      services = undefined;
+      core?.close();
+      core = undefined;
     },
   };
   return runtime;

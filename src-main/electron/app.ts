@@ -11,7 +11,8 @@ import { toErrorEnvelope } from '../core/errors';
 import { packageRoot } from '../core/entries';
 import { defaultHome } from '../core/home';
 import type { Services } from '../core/services';
-import { openServices } from '../db/open-home';
+import { createCore } from '../api/core';
+import type { TrainingTransport } from '../training/host';
 import { APP_NAME } from '../core/version';
 import { CallRegistry, isLongJob } from '../api/calls';
 import { rendererDir as builtRendererDir } from '../api/page-files';
@@ -32,8 +33,8 @@ export interface AppOptions {
   root?: string;
   /** Quit on SIGINT/SIGTERM (default true; tests that start many apps in one process turn it off). */
   handleSignals?: boolean;
-  /** Called once the services are open (plugs the utilityProcess training transport in). */
-  onServices?(services: Services): void;
+  /** The process each training run gets (src-main/index.ts: a utilityProcess); default a forked Node child. */
+  trainingTransport?: () => TrainingTransport;
 }
 
 export interface AppHandle {
@@ -63,10 +64,14 @@ export function startApp(electron: ElectronModule, opts: AppOptions): AppHandle 
   const devUrl = devServerUrl(env, app.isPackaged);
   let services: Services | undefined;
   let win: ElectronNs.BrowserWindow | undefined;
-  const calls = new CallRegistry(opts.operations, () => {
-    if (!services) throw new Error('services are closed');
-    return services;
-  });
+  const calls = new CallRegistry(
+    opts.operations,
+    () => {
+      if (!services) throw new Error('services are closed');
+      return services;
+    },
+    opts.trainingTransport,
+  );
   let trustedOrigins: string[] = [];
   let saveWindow: (() => void) | undefined;
 
@@ -135,7 +140,13 @@ export function startApp(electron: ElectronModule, opts: AppOptions): AppHandle 
 
   const ready = app.whenReady().then(() => {
     try {
-      services = openServices({ home: opts.home ?? env.MIXUP_STUDIO_HOME ?? defaultHome(env) });
+      const core = createCore({
+        home: opts.home ?? env.MIXUP_STUDIO_HOME ?? defaultHome(env),
+        operations: opts.operations,
+        resolveMedia: opts.resolveMedia,
+        trainingTransport: opts.trainingTransport,
+      });
+      services = core.services;
     } catch (err) {
       return fail(err);
     }
@@ -147,7 +158,6 @@ export function startApp(electron: ElectronModule, opts: AppOptions): AppHandle 
   });
 
   const launch = (opened: Services) => {
-    opts.onServices?.(opened);
     const rendererDir = devUrl ? join(root, 'out', 'renderer') : builtRendererDir(root);
     installAppProtocol(protocol, { rendererDir, services: () => services!, resolveMedia: opts.resolveMedia });
     registerIpc({

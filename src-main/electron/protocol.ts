@@ -26,7 +26,8 @@ export function registerAppScheme(protocol: Pick<Protocol, 'registerSchemesAsPri
 /** The CSP of the Electron page: only its own scheme, no inline scripts, no network. */
 export const APP_CSP = pageCsp();
 
-export type MediaResolver = (services: Services, kind: 'thumb' | 'image', imageId: number) => Promise<{ data: Buffer; contentType: string }>;
+export type { MediaResolver } from '../api/core';
+import type { MediaResolver } from '../api/core';
 
 export interface AppRequestContext {
   rendererDir: string;

@@ -62,7 +62,7 @@ export function utilityProcessTransport(utilityProcess: UtilityProcessModule, en
   };
 }
 
-/** Makes every training run the app starts use a utilityProcess (the CLI and `serve` keep forking Node children). */
-export function useUtilityProcessForTraining(utilityProcess: UtilityProcessModule): void {
-  host.setTrainingTransportFactory(() => utilityProcessTransport(utilityProcess));
+/** The app's training transport for its core (api/core.ts): every run in a utilityProcess (the CLI and `serve` fork Node children). */
+export function utilityProcessTraining(utilityProcess: UtilityProcessModule): () => TrainingTransport {
+  return () => utilityProcessTransport(utilityProcess);
 }

@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Operation } from '../api/contract';
+import type { MediaResolver } from '../api/core';
 import { AppError, toErrorEnvelope, type ErrorEnvelope } from '../core/errors';
 import type { Services } from '../core/services';
 import { CallRegistry, type CallEnvelope } from '../api/calls';
@@ -44,7 +45,7 @@ export interface ServeOptions {
   /** Fixed token (tests); by default 32 random bytes. */
   token?: string;
   /** An image's bytes by id (src-main/datasets/media.ts `resolveMedia`: checked, bounded, read whole). */
-  resolveMedia?: (services: Services, kind: 'thumb' | 'image', imageId: number) => Promise<{ data: Buffer; contentType: string }>;
+  resolveMedia?: MediaResolver;
   /** Where handler failures are logged (default: stderr). */
   log?: (line: string) => void;
 }

@@ -94,15 +94,6 @@ export function forkTransport(): TrainingTransport {
   };
 }
 
-let transportFactory: (() => TrainingTransport) | null = null;
-
-/**
- * Makes every later training job start through `factory` (the Electron app plugs its utilityProcess transport
- * in at start-up); null restores the default `forkTransport`.
- */
-export function setTrainingTransportFactory(factory: (() => TrainingTransport) | null): void {
-  transportFactory = factory;
-}
 
 export interface RunInWorkerOptions {
   emit: EmitTrainEvent;
@@ -117,7 +108,7 @@ export interface RunInWorkerOptions {
  * died without finishing. Rejects with the worker's error (rebuilt from its envelope) when the run failed.
  */
 export function runInWorker(job: WorkerJob, opts: RunInWorkerOptions): Promise<RunStatus> {
-  const t = opts.transport ?? (transportFactory ?? forkTransport)();
+  const t = opts.transport ?? forkTransport();
   opts.onStart?.(t);
   return new Promise<RunStatus>((resolve, reject) => {
     let settled = false;

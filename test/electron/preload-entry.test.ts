@@ -139,15 +139,16 @@ describe('utilityProcess training transport', () => {
 
 describe('training runs in a utilityProcess in the app', () => {
   it('once the app plugs it in, the training host starts every run through utilityProcess.fork and relays its messages', async () => {
-    const { useUtilityProcessForTraining } = await import('../../src-main/electron/training-transport');
+    const { utilityProcessTraining } = await import('../../src-main/electron/training-transport');
     const host = await import('../../src-main/training/host');
     const child = Object.assign(new EventEmitter(), { pid: 99, posted: [] as unknown[], postMessage: (m: unknown) => child.posted.push(m), kill: () => true });
     const forked: string[] = [];
-    useUtilityProcessForTraining({ fork: (file: string) => (forked.push(file), child as never) });
-    try {
+    // What the app's core hands to every training run (src-main/index.ts → startApp → createCore).
+    const transport = utilityProcessTraining({ fork: (file: string) => (forked.push(file), child as never) });
+    {
       const events: Array<{ topic: string; data: unknown }> = [];
       const job = { home: '/h', runId: 7, resume: false };
-      const status = host.runInWorker(job, { emit: (topic, data) => events.push({ topic, data }) });
+      const status = host.runInWorker(job, { transport: transport(), emit: (topic, data) => events.push({ topic, data }) });
       expect(forked).toHaveLength(1);
       expect(forked[0]).toMatch(/training[\\/]worker\.ts$|train-worker\.js$/);
       child.emit('spawn');
@@ -157,8 +158,6 @@ describe('training runs in a utilityProcess in the app', () => {
       child.emit('exit', 0);
       await expect(status).resolves.toBe('completed');
       expect(events).toEqual([{ topic: 'train.epoch', data: { runId: 7, epoch: 0 } }]);
-    } finally {
-      host.setTrainingTransportFactory(null);
     }
   });
 });

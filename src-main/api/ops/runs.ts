@@ -101,6 +101,7 @@ export const runsOps = [
         final = await runInWorker(
           { home: ctx.services.home, runId, backend: input.backend, threads: input.threads, resume },
           {
+            transport: ctx.trainingTransport?.(),
             // The run's topics are EventMap's own (EventMap extends TrainEventMap); TypeScript cannot see it through T.
             emit: (topic, data) => ctx.emit(topic, data as EventMap[typeof topic]),
             signal: ctx.signal,
