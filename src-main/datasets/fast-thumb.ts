@@ -16,7 +16,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { jpegOrientation } from './probe';
+import { jpegOrientation } from './jpeg-orientation';
+import { APP2, EOI, isFrameMarker, jpegSegments, SOS } from './jpeg-segments';
 
 const req = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
 
@@ -38,20 +39,18 @@ export function jpegTraits(b: Uint8Array): JpegTraits {
   if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return { ...out, skip: 'not a JPEG' };
   if (jpegOrientation(Buffer.from(b.buffer, b.byteOffset, b.byteLength)) !== 1) return { ...out, skip: 'EXIF rotation' };
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  let pos = 2;
   let sof = false;
-  while (pos + 4 <= b.length) {
-    if (b[pos] !== 0xff) return { ...out, skip: 'marker expected' };
-    const m = b[pos + 1];
-    if (m === 0xff) {
-      pos++;
-      continue;
+  for (const s of jpegSegments(b)) {
+    if ('problem' in s) {
+      // A length below 2 puts the next marker where no 0xFF is.
+      if (s.problem === 'no-marker' || s.problem === 'bad-length') return { ...out, skip: 'marker expected' };
+      break;
     }
-    if (m === 0xda) break;
-    if (m === 0xd9) return { ...out, skip: 'no image data' };
-    const len = view.getUint16(pos + 2);
-    const seg = pos + 4;
-    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+    const m = s.marker;
+    if (m === SOS) break;
+    if (m === EOI) return { ...out, skip: 'no image data' };
+    const seg = s.offset + 2;
+    if (isFrameMarker(m)) {
       if (m !== 0xc0 && m !== 0xc1 && m !== 0xc2) return { ...out, skip: `JPEG process SOF${m - 0xc0}` };
       if (seg + 6 > b.length) return { ...out, skip: 'short frame header' };
       if (b[seg] !== 8) return { ...out, skip: `${b[seg]}-bit samples` };
@@ -60,10 +59,9 @@ export function jpegTraits(b: Uint8Array): JpegTraits {
       const comps = b[seg + 5];
       if (comps !== 1 && comps !== 3) return { ...out, skip: `${comps} components` };
       sof = true;
-    } else if (m === 0xe2 && len >= 16 && String.fromCharCode(...b.subarray(seg, seg + 11)) === 'ICC_PROFILE') {
+    } else if (m === APP2 && s.length >= 16 && String.fromCharCode(...b.subarray(seg, seg + 11)) === 'ICC_PROFILE') {
       return { ...out, skip: 'embedded ICC profile' };
     }
-    pos += 2 + len;
   }
   if (!sof || out.width === 0 || out.height === 0) return { ...out, skip: 'no frame header' };
   return out;

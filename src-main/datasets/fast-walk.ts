@@ -9,7 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Split } from './repository';
-import { isSplitCode, knownRow, PER_ROW, splitOfCode, type Known, type Snapshot } from './snapshot';
+import { isSplitCode, knownImage, knownRow, PER_ROW, splitOfCode, type KnownImage, type Snapshot } from './snapshot';
 
 const req = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
 
@@ -58,7 +58,7 @@ export function fastWalkAddon(): FastWalkAddon | undefined {
   return addon ?? undefined;
 }
 
-/** What a folder's rows must hold for its unchanged files to need no look from JavaScript (see scan.ts). */
+/** What a folder's rows must hold for its unchanged files to need no look from JavaScript (see walk.ts and scan.ts). */
 export interface FolderExpectation {
   /** The class id of the folder's class name, if the class exists. */
   classId: number | undefined;
@@ -111,7 +111,7 @@ export class SnapshotDiff {
    * JavaScript (a folder the snapshot does not know, or whose rows do not all match `expect`; its rows are then
    * put into `known`).
    */
-  folder(dir: string, prefix: string, expect: FolderExpectation | undefined, known: Map<string, Known>): (string | number)[] | string | undefined {
+  folder(dir: string, prefix: string, expect: FolderExpectation | undefined, known: Map<string, KnownImage>): (string | number)[] | string | undefined {
     const g = this.groups.get(prefix);
     if (!g) return undefined;
     if (!expect || !this.matches(g, expect)) {
@@ -129,14 +129,14 @@ export class SnapshotDiff {
       const row = res[i + 2] as number;
       if (row < 0 || this.seen[row] !== 0) continue;
       const rel = relPrefix + (res[i] as string);
-      known.set(rel, knownRow(this.snap.nums, row, rel)!);
+      known.set(rel, knownImage(knownRow(this.snap.nums, row, rel)!));
       this.seen[row] = 2;
     }
     return res;
   }
 
   /** Puts every row not met yet into `known`: after the walk, what is left there was removed. */
-  handOverRest(known: Map<string, Known>): void {
+  handOverRest(known: Map<string, KnownImage>): void {
     for (const g of this.groups.values()) this.handOver(g, known);
   }
 
@@ -160,7 +160,7 @@ export class SnapshotDiff {
     return true;
   }
 
-  private handOver(g: Group, known: Map<string, Known>): void {
+  private handOver(g: Group, known: Map<string, KnownImage>): void {
     let any = false;
     for (let r = g.first; r < g.first + g.rows && !any; r++) any = this.seen[r] === 0;
     if (!any) return;
@@ -168,7 +168,7 @@ export class SnapshotDiff {
     for (let k = 0; k < g.rows; k++) {
       const row = g.first + k;
       if (this.seen[row] !== 0) continue;
-      known.set(rels[k], knownRow(this.snap.nums, row, rels[k])!);
+      known.set(rels[k], knownImage(knownRow(this.snap.nums, row, rels[k])!));
       this.seen[row] = 2;
     }
   }

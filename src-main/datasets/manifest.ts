@@ -7,11 +7,16 @@
  * A file that is not a manifest (no `path,label` header, a NUL byte, a quote never closed, a row longer than
  * any path) is refused whole, and the error names the file and the line, never its contents: the user may
  * have named a file that is not theirs to show (`/etc/shadow`).
+ *
+ * `manifestCandidates` turns the rows into the scan's candidate files; a row it cannot use is an issue.
  */
-import { closeSync, readSync } from 'node:fs';
+import { closeSync, existsSync, readSync } from 'node:fs';
+import { basename, extname, isAbsolute, relative, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { AppError } from '../core/errors';
 import { MANIFEST_MAX_BYTES, openUserFile } from '../core/user-files';
+import { IMAGE_EXTENSIONS, posixRel, SPLIT_FOLDERS, type Candidate, type Issue } from './candidates';
+import type { Split } from './repository';
 
 /** Longer than any path and label (PATH_MAX is 4096); a longer row means the file is something else. */
 export const MANIFEST_MAX_ROW_CHARS = 64 * 1024;
@@ -186,4 +191,51 @@ export function* readManifest(file: string): Generator<CsvRow> {
 /** Reads the whole manifest once without keeping it, so a file that is not one is refused before the scan starts. */
 export function checkManifest(file: string): void {
   for (const _ of readManifest(file));
+}
+
+/** The manifest's rows as candidates, streamed (readManifest reads and checks the file); bad rows are issues. */
+export function* manifestCandidates(root: string, manifest: string, issues: Issue[]): Generator<Candidate[]> {
+  const name = basename(manifest);
+  const seen = new Set<string>();
+  for (const { line, cells } of readManifest(manifest)) {
+    const [rawPath = '', rawLabel = '', rawSplit = ''] = cells.map((c) => c.trim());
+    const where = `${name} line ${line}`;
+    const rel = rawPath ? posixRel(isAbsolute(rawPath) ? rawPath : relative(root, resolve(root, rawPath))) : `${name}:${line}`;
+    if (cells.length < 2 || cells.length > 3) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: expected path,label[,split], got ${cells.length} field(s)` });
+      continue;
+    }
+    if (!rawPath) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: empty path` });
+      continue;
+    }
+    if (!rawLabel) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: empty label for ${rawPath}` });
+      continue;
+    }
+    let split: Split | null = null;
+    if (rawSplit) {
+      split = SPLIT_FOLDERS[rawSplit.toLowerCase()] ?? null;
+      if (!split) {
+        issues.push({ rel, kind: 'manifest', reason: `${where}: unknown split '${rawSplit}' (train, val or test)` });
+        continue;
+      }
+    }
+    if (seen.has(rel)) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: ${rawPath} is listed twice (first row kept)` });
+      continue;
+    }
+    const file = isAbsolute(rawPath) ? rawPath : resolve(root, rawPath);
+    const ext = extname(file).toLowerCase();
+    if (!IMAGE_EXTENSIONS.has(ext)) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: ${rawPath} has no image extension` });
+      continue;
+    }
+    if (!existsSync(file)) {
+      issues.push({ rel, kind: 'manifest', reason: `${where}: file not found: ${rawPath}` });
+      continue;
+    }
+    seen.add(rel);
+    yield [{ rel, file, cls: rawLabel, split, source: split ? 'manifest' : 'pending' }];
+  }
 }

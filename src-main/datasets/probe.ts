@@ -5,6 +5,7 @@
  * strip offsets within the file, ISO-BMFF box sizes). Channels follow what sharp reports after decoding.
  */
 import { crc32 } from 'node:zlib';
+import { EOI, isFrameMarker, jpegSegments, SOI, SOS } from './jpeg-segments';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif' | 'heif';
 
@@ -75,27 +76,24 @@ const PARSERS: Record<ImageFormat, (b: Buffer) => Dims> = {
 };
 
 // ---------------------------------------------------------------- JPEG
+/** Every segment through EOI (jpeg-segments.ts walks them, the entropy-coded data included). */
 function parseJpeg(b: Buffer): Dims {
   const n = b.length;
-  let pos = 2;
   let frame: Dims | undefined;
-  let adobeTransform = -1;
   let sawScan = false;
-  for (;;) {
-    if (pos >= n) bad(sawScan ? 'truncated: no EOI marker' : 'truncated before the image data');
-    if (b[pos] !== 0xff) bad(`expected a marker at byte ${pos}, found 0x${b[pos].toString(16)}`);
-    while (pos < n && b[pos] === 0xff) pos++; // fill bytes
-    if (pos >= n) bad('truncated: no EOI marker');
-    const m = b[pos++];
-    if (m === 0xd9) break; // EOI
-    if (m === 0xd8 || m === 0x00) bad(`unexpected marker 0x${m.toString(16)} at byte ${pos - 1}`);
-    if ((m >= 0xd0 && m <= 0xd7) || m === 0x01) continue; // standalone
-    if (pos + 2 > n) bad('truncated inside a marker segment');
-    const len = b.readUInt16BE(pos);
-    if (len < 2) bad(`segment 0x${m.toString(16)} has invalid length ${len}`);
-    const end = pos + len;
-    if (end > n) bad(`truncated: segment 0x${m.toString(16)} runs past the end of the file`);
-    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+  for (const s of jpegSegments(b)) {
+    if ('problem' in s) {
+      if (s.problem === 'no-marker') bad(`expected a marker at byte ${s.offset}, found 0x${b[s.offset].toString(16)}`);
+      if (s.problem === 'short-length') bad('truncated inside a marker segment');
+      if (s.problem === 'bad-length') bad(`segment 0x${s.marker!.toString(16)} has invalid length ${s.length}`);
+      bad(s.problem === 'end' && !sawScan ? 'truncated before the image data' : 'truncated: no EOI marker');
+    }
+    const { marker: m, offset: pos, length: len } = s;
+    if (m === EOI) break;
+    if (m === SOI || m === 0x00) bad(`unexpected marker 0x${m.toString(16)} at byte ${pos - 1}`);
+    if (len === 0) continue; // standalone
+    if (pos + len > n) bad(`truncated: segment 0x${m.toString(16)} runs past the end of the file`);
+    if (isFrameMarker(m)) {
       if (len < 8) bad('frame header too short');
       const height = b.readUInt16BE(pos + 3);
       const width = b.readUInt16BE(pos + 5);
@@ -104,31 +102,14 @@ function parseJpeg(b: Buffer): Dims {
       if (![1, 3, 4].includes(comps)) bad(`unsupported component count ${comps}`);
       if (len < 8 + 3 * comps) bad('frame header too short for its components');
       frame ??= { width, height, channels: comps };
-    } else if (m === 0xee && len >= 14 && b.toString('latin1', pos + 2, pos + 7) === 'Adobe') {
-      adobeTransform = b[pos + 13];
-    }
-    pos = end;
-    if (m === 0xda) {
+    } else if (m === SOS) {
       if (!frame) bad('scan before the frame header');
       sawScan = true;
-      // Entropy-coded data: up to the next marker that is not a stuffed 0xFF00 or a restart marker.
-      for (;;) {
-        const ff = b.indexOf(0xff, pos);
-        if (ff < 0 || ff + 1 >= n) bad('truncated: no EOI marker');
-        const next = b[ff + 1];
-        if (next === 0x00 || (next >= 0xd0 && next <= 0xd7) || next === 0xff) {
-          pos = next === 0xff ? ff + 1 : ff + 2;
-          continue;
-        }
-        pos = ff;
-        break;
-      }
     }
   }
   if (!frame) bad('no frame header');
   if (!sawScan) bad('no image data (no SOS segment)');
-  // CMYK (4 components, or Adobe YCCK) decodes to 4 channels; Adobe transform does not change the count.
-  void adobeTransform;
+  // CMYK (4 components, or Adobe YCCK) decodes to 4 channels; the Adobe transform does not change the count.
   return frame;
 }
 
@@ -400,40 +381,4 @@ function parseBmff(b: Buffer): Dims {
   if (channels === 0) channels = 3;
   if (alpha) channels += 1;
   return { width, height, channels, format };
-}
-
-/**
- * The EXIF orientation (1..8) of a JPEG, 1 when absent or unreadable. Lets the thumbnail step skip the
- * auto-rotation work for the (usual) upright images.
- */
-export function jpegOrientation(b: Buffer): number {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return 1;
-  let pos = 2;
-  while (pos + 4 <= b.length && b[pos] === 0xff) {
-    const m = b[pos + 1];
-    if (m === 0xda || m === 0xd9) return 1;
-    const len = b.readUInt16BE(pos + 2);
-    if (m === 0xe1 && len >= 16 && b.toString('latin1', pos + 4, pos + 10) === 'Exif\u0000\u0000') {
-      const t = pos + 10;
-      const end = Math.min(b.length, pos + 2 + len);
-      const le = b[t] === 0x49;
-      const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
-      const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-      if (t + 8 > end) return 1;
-      const ifd = t + u32(t + 4);
-      if (ifd + 2 > end) return 1;
-      const count = u16(ifd);
-      for (let i = 0; i < count; i++) {
-        const e = ifd + 2 + i * 12;
-        if (e + 12 > end) return 1;
-        if (u16(e) === 0x0112) {
-          const v = u16(e + 8);
-          return v >= 1 && v <= 8 ? v : 1;
-        }
-      }
-      return 1;
-    }
-    pos += 2 + len;
-  }
-  return 1;
 }

@@ -12,8 +12,26 @@ import type { Db } from '../db/connection';
 import type { Split } from './repository';
 
 export type SplitSource = 'folder' | 'manifest' | 'auto' | 'pending';
-/** An indexed image as the scan compares it: [relPath, id, bytes, mtimeMs, classId, split, splitSource]. */
+/**
+ * An indexed image as the snapshot's codec and the table's raw rows hold it: [relPath, id, bytes, mtimeMs,
+ * classId, split, splitSource]. The scan reads it by name (KnownImage).
+ */
 export type Known = [string, number, number, number, number, Split, SplitSource];
+
+/** An indexed image as the scan compares it with the file it meets. */
+export interface KnownImage {
+  rel: string;
+  id: number;
+  bytes: number;
+  mtimeMs: number;
+  classId: number;
+  split: Split;
+  source: SplitSource;
+}
+
+export function knownImage(r: Known): KnownImage {
+  return { rel: r[0], id: r[1], bytes: r[2], mtimeMs: r[3], classId: r[4], split: r[5], source: r[6] };
+}
 
 const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 const SOURCES: readonly SplitSource[] = ['folder', 'manifest', 'auto', 'pending'];

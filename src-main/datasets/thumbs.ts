@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { sweepDeadTemps, tempPathFor } from '../core/temp-files';
 import { fastThumbnailer } from './fast-thumb';
-import { jpegOrientation } from './probe';
+import { jpegOrientation } from './jpeg-orientation';
 
 export const THUMB_SIZE = 128;
 /** WebP quality of thumbnails (both paths; the fastest encoder method). */

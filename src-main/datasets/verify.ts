@@ -10,7 +10,7 @@ import { AppError, cancelled } from '../core/errors';
 import { workerEntry } from '../core/entries';
 import type { Services } from '../core/services';
 import { imagePath, resolveDataset } from './repository';
-import { defaultWorkers } from './scan';
+import { defaultWorkers } from './scan-reader';
 import { thumbName } from './thumbs';
 import { verifyOne, type VerifyItem, type VerifyOutcome } from './verify-one';
 import { WorkerPool } from './worker-pool';

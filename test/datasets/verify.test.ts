@@ -7,7 +7,7 @@ import { scanDataset } from '../../src-main/datasets/scan';
 import { verifyDataset } from '../../src-main/datasets/verify';
 import { resolveMedia } from '../../src-main/datasets/media';
 import { listUsableImages, markCorrupt } from '../../src-main/datasets/repository';
-import { jpegOrientation } from '../../src-main/datasets/probe';
+import { jpegOrientation } from '../../src-main/datasets/jpeg-orientation';
 import { writeThumbnail } from '../../src-main/datasets/thumbs';
 import { tempDir, tempServicesIn } from '../helpers/temp';
 // @ts-expect-error plain JS fixture builder
