@@ -195,6 +195,28 @@ describe('the import graph', () => {
     expect(closure.size).toBeGreaterThan(0);
   });
 
+  it('keeps evaluation off the mixer: export, prediction and metrics reach no mixing code, through any import', () => {
+    // Static, `import type`, `export … from` and `await import()` alike, followed transitively.
+    const mixing = new Set(['src-main/mixup/mixer.ts', 'src-main/mixup/plan.ts', 'src-main/mixup/pairing.ts', 'src-main/mixup/cutmix.ts'].map((f) => join(root, f)));
+    const starts = files.filter((f) => f.startsWith(join(MAIN, 'export') + sep) || f === join(MAIN, 'training', 'metrics.ts'));
+    const offenders: string[] = [];
+    for (const start of starts) {
+      const seen = new Set<string>();
+      const stack: { file: string; via: string[] }[] = [{ file: start, via: [] }];
+      while (stack.length > 0) {
+        const { file, via } = stack.pop()!;
+        if (seen.has(file)) continue;
+        seen.add(file);
+        if (mixing.has(file)) {
+          offenders.push([start, ...via, file].map((f) => relative(root, f)).join(' -> '));
+          break;
+        }
+        for (const to of graph.get(file) ?? []) stack.push({ file: to, via: file === start ? [] : [...via, file] });
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('has no import cycle between files', () => {
     // Tarjan's strongly connected components over the file graph.
     let next = 0;

@@ -1,6 +1,7 @@
 /** The run config's JSON Schema and its resolution (defaults filled, checked, optionally against a dataset). */
 import { z } from 'zod';
 import { defineOp } from '../contract';
+import { datasetRef } from '../refs';
 import { runConfigFromDocument } from '../../config/read-config';
 import { runConfigJsonSchema } from '../../config/run-config';
 
@@ -16,7 +17,7 @@ export const configOps = [
     summary: 'A run config with every default filled in (model size/channels from the dataset when given)',
     input: z.strictObject({
       config: z.unknown().optional(),
-      dataset: z.union([z.string().min(1), z.number().int().positive()]).optional(),
+      dataset: datasetRef.optional(),
     }),
     async run(ctx, input) {
       // The same reading as a file's (an export's config.json included); left out = the defaults.

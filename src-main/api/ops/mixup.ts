@@ -1,13 +1,14 @@
 /** `mixup:preview`: what the sampler would mix, epoch by epoch, over a dataset's training split (no model). */
 import { z } from 'zod';
 import { defineOp } from '../contract';
+import { datasetRef } from '../refs';
 
 export const mixupOps = [
   defineOp({
     name: 'mixup:preview',
     summary: 'Runs the MixUp sampler over the training split for every configured epoch and returns its audit',
     input: z.strictObject({
-      dataset: z.union([z.string().min(1), z.number().int().positive()]),
+      dataset: datasetRef,
       config: z.unknown().optional(),
     }),
     async run(ctx, input) {
