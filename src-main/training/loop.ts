@@ -108,19 +108,24 @@ export function mixFeatures(mixer: Mixer, plan: MixPlan, h: tf.Tensor): tf.Tenso
   return out;
 }
 
+/** What one optimisation step works on. */
+export interface TrainStep {
+  net: Network;
+  optimizer: Optimizer;
+  /** The trainable variables of `net`. */
+  vars: tf.Variable[];
+  batch: Batch;
+  mixer: Mixer;
+  epoch: number;
+  numClasses: number;
+  /** The learning rate of this step (the schedule's value). */
+  lr: number;
+}
+
 /**
  * One optimisation step on a batch; returns the batch loss (one scalar read).
  */
-export async function trainStep(
-  net: Network,
-  optimizer: Optimizer,
-  vars: tf.Variable[],
-  batch: Batch,
-  mixer: Mixer,
-  epoch: number,
-  numClasses: number,
-  lr: number,
-): Promise<{ loss: number; mixAt: string }> {
+export async function trainStep({ net, optimizer, vars, batch, mixer, epoch, numClasses, lr }: TrainStep): Promise<{ loss: number; mixAt: string }> {
   const [h, w] = [net.blockInputShapes[0][0], net.blockInputShapes[0][1]];
   const c = net.blockInputShapes[0][2];
   const plan = mixer.planBatch(batch.labels, epoch);
@@ -202,7 +207,7 @@ export async function runEpochs(s: LoopSetup, hooks: LoopHooks): Promise<'comple
       const batch: Batch = await next!;
       // Prefetch: the next batch is assembled (and read from the disk cache) while this one trains.
       next = b + 1 < batches ? s.train.batch(slice(b + 1), s.streams.augment) : null;
-      const { loss, mixAt } = await trainStep(s.net, s.optimizer, vars, batch, s.mixer, epoch, s.numClasses, lr);
+      const { loss, mixAt } = await trainStep({ net: s.net, optimizer: s.optimizer, vars, batch, mixer: s.mixer, epoch, numClasses: s.numClasses, lr });
       mixPoints[mixAt] = (mixPoints[mixAt] ?? 0) + 1;
       lossSum += loss * batch.size;
       seen += batch.size;

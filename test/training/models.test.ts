@@ -103,7 +103,7 @@ describe('reads from the backend', () => {
     };
     const spies = [vi.spyOn(tf.Tensor.prototype, 'dataSync').mockImplementation(sync), vi.spyOn(tf.Tensor.prototype, 'arraySync').mockImplementation(sync)];
     try {
-      const { loss } = await trainStep(net, optimizer, vars, batch, mixer, 0, 3, 1e-3);
+      const { loss } = await trainStep({ net, optimizer, vars, batch, mixer, epoch: 0, numClasses: 3, lr: 1e-3 });
       expect(Number.isFinite(loss) && loss > 0).toBe(true);
       const bench = await benchTrainStep({ backend: 'wasm', arch: 'cnn-small', batch: 4, steps: 1, warmup: 0 });
       expect(bench.imagesPerSecond).toBeGreaterThan(0);
