@@ -10,18 +10,10 @@ import type { Db } from '../db/connection';
 import type { EpochAudit } from '../mixup/audit';
 import type { PairPolicy } from '../mixup/pairing';
 import { Planner } from '../mixup/plan';
-import { runStreams } from '../mixup/rng';
+import { epochOrder, runStreams } from '../mixup/rng';
 import { configForDataset } from './model-defaults';
 import { getPolicy } from './policy-repository';
 import { listClasses, listUsableImages, type DatasetInfo } from './repository';
-
-/** A permutation of 0..n-1 drawn as the data pipeline draws its epoch order (Fisher–Yates from `rng`). */
-function permutation(n: number, shuffle: { shuffle(a: Int32Array): Int32Array }): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  shuffle.shuffle(order);
-  return order;
-}
 
 export interface PreviewEpoch extends EpochAudit {}
 
@@ -63,7 +55,7 @@ export function previewMixup(
   const labels = new Int32Array(bs);
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     throwIfCancelled(opts.signal, 'mixup preview');
-    const order = permutation(n, streams.shuffle);
+    const order = epochOrder(n, streams.shuffle);
     for (let b = 0; b < batches; b++) {
       const start = b * bs;
       const size = Math.min(bs, n - start);

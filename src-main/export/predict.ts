@@ -100,7 +100,7 @@ export function readModelFolder(dir: string): ModelFolder {
 export async function preprocessImage(file: string, p: ExportPreprocessing): Promise<Float32Array> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new AppError('not-found', `IMAGE ${file}: no such file`);
-  const { decodeImage } = await import('../training/data');
+  const { decodeImage } = await import('../training/decode');
   let px: Uint8Array;
   try {
     px = await decodeImage(abs, p.inputSize, p.channels);

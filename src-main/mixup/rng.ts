@@ -248,3 +248,16 @@ export function runStreams(seed: number): { shuffle: Rng; augment: Rng; mixup: R
   const root = new Rng(seed);
   return { shuffle: root.fork('shuffle'), augment: root.fork('augment'), mixup: root.fork('mixup'), init: root.fork('init') };
 }
+
+/**
+ * The order of the training set in one epoch: a Fisher–Yates permutation of the store positions 0..n-1 drawn
+ * from a run's `shuffle` stream (which it advances). A run draws one per epoch, in epoch order, from the same
+ * stream (whose state its checkpoints keep), so the same seed gives the same orders, with or without a resume
+ * in between; `mixup preview` draws them the same way.
+ */
+export function epochOrder(n: number, shuffle: Rng): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  shuffle.shuffle(order);
+  return order;
+}

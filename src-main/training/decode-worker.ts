@@ -4,7 +4,7 @@
  * (transferred, not copied) or the reason an image failed.
  */
 import { parentPort } from 'node:worker_threads';
-import { decodeToCache, type DecodeJob, type DecodeOutcome } from './data';
+import { decodeToCache, type DecodeJob, type DecodeOutcome } from './decode';
 
 async function handle(jobs: DecodeJob[]): Promise<DecodeOutcome[]> {
   const out: DecodeOutcome[] = new Array(jobs.length);

@@ -10,8 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../core/errors';
 import type { Mixer, MixPlan } from '../mixup/mixer';
-import type { Rng } from '../mixup/rng';
-import { BatchMaker, type Batch } from './data';
+import { epochOrder, type Rng } from '../mixup/rng';
+import type { Batch, BatchMaker } from './batches';
 import { evaluateProbabilities, type EvalMetrics } from './metrics';
 import type { Network } from './models';
 import { learningRateAt, type Optimizer, type OptimizerConfig } from './optim';
@@ -193,7 +193,7 @@ export async function runEpochs(s: LoopSetup, hooks: LoopHooks): Promise<'comple
   for (let epoch = s.startEpoch; epoch < s.epochs; epoch++) {
     const started = Date.now();
     const lr = learningRateAt(s.optimizerConfig, epoch, s.epochs);
-    const order = BatchMaker.permutation(n, s.streams.shuffle);
+    const order = epochOrder(n, s.streams.shuffle);
     const slice = (b: number) => order.subarray(b * s.batchSize, Math.min(n, (b + 1) * s.batchSize));
     let next: Promise<Batch> | null = s.train.batch(slice(0), s.streams.augment);
     let lossSum = 0;

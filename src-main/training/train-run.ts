@@ -13,11 +13,13 @@ import { datasetFingerprint, listClasses, listUsableImages, markCorruptIfPresent
 import { createMixer } from '../mixup/mixer';
 import { runStreams, type PlannerState } from '../mixup/plan';
 import type { Rng } from '../mixup/rng';
+import { BatchMaker } from './batches';
 import { hasCheckpoint, loadCheckpoint, removeStaleTemps, restoreWeights, saveCheckpoint, saveModel } from './checkpoint';
-import { BatchMaker, ImageStore, PIXEL_SCALE, type DataItem, type Preprocessing } from './data';
+import { ImageStore, type DataItem } from './image-store';
 import { evaluate, runEpochs, checkManifoldLayers, trainableVariables } from './loop';
 import { buildNetwork } from './models';
 import { Optimizer } from './optim';
+import { PIXEL_SCALE, type Preprocessing } from './preprocessing';
 import {
   claimRun,
   dropEpochsFrom,

@@ -8,7 +8,8 @@ import { openServices } from '../../src-main/db/open-home';
 import { resolveMedia } from '../../src-main/datasets/media';
 import { scanDataset } from '../../src-main/datasets/scan';
 import { verifyDataset } from '../../src-main/datasets/verify';
-import { decodeImage, ImageStore } from '../../src-main/training/data';
+import { decodeImage } from '../../src-main/training/decode';
+import { ImageStore } from '../../src-main/training/image-store';
 
 const [home, root, grown] = process.argv.slice(2);
 const steps: Record<string, unknown> = {};

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ImageStore, type DataItem } from '../../src-main/training/data';
+import { ImageStore, type DataItem } from '../../src-main/training/image-store';
 import { tempDir } from '../helpers/temp';
 
 const tmp = tempDir('mixup-pxtmp-');

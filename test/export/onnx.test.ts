@@ -3,10 +3,12 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { convertToOnnx, exportOnnx, permute, samePadding } from '../../src-main/export/onnx/convert';
+import { convertToOnnx, exportOnnx } from '../../src-main/export/onnx/convert';
+import { permute } from '../../src-main/export/onnx/graph';
+import { samePadding } from '../../src-main/export/onnx/layers';
 import { readFields } from '../../src-main/export/onnx/protobuf';
 import { buildModel, type Arch } from '../../src-main/training/models';
-import { decodeImage } from '../../src-main/training/data';
+import { decodeImage } from '../../src-main/training/decode';
 
 const SAMPLE = resolve(__dirname, '..', '..', 'resources', 'sample', 'fashion-mnist');
 

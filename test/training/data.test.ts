@@ -2,8 +2,11 @@ import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../src-main/mixup/rng';
-import { BatchMaker, decodeImage, ImageStore, PIXEL_SCALE, type DataItem } from '../../src-main/training/data';
+import { epochOrder, Rng } from '../../src-main/mixup/rng';
+import { BatchMaker } from '../../src-main/training/batches';
+import { decodeImage } from '../../src-main/training/decode';
+import { ImageStore, type DataItem } from '../../src-main/training/image-store';
+import { PIXEL_SCALE } from '../../src-main/training/preprocessing';
 import { tempDir } from '../helpers/temp';
 
 const tmp = tempDir('mixup-data-');
@@ -108,9 +111,9 @@ describe('data pipeline', () => {
   }, 60_000);
 
   it('shuffles per epoch from the seed', () => {
-    const a = BatchMaker.permutation(50, new Rng(3));
-    const b = BatchMaker.permutation(50, new Rng(3));
-    const c = BatchMaker.permutation(50, new Rng(4));
+    const a = epochOrder(50, new Rng(3));
+    const b = epochOrder(50, new Rng(3));
+    const c = epochOrder(50, new Rng(4));
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(Array.from(a)).not.toEqual(Array.from(c));
     expect(Array.from(a).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
