@@ -1,7 +1,8 @@
 /**
  * Pieces shared by the two ways the page is served (the `serve` bridge and Electron's `mixup://`
  * protocol): locating the built renderer, mapping a URL path to a file strictly inside it, content types,
- * the Content-Security-Policy, and parsing media URLs (which name an image id, never a path).
+ * the Content-Security-Policy and the headers every answer carries, and parsing media URLs (which name an
+ * image id, never a path).
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, relative, resolve, sep, isAbsolute } from 'node:path';
@@ -87,6 +88,20 @@ export function parseMediaPath(path: string): MediaRequest | null {
   const imageId = Number(m[2]);
   if (!Number.isSafeInteger(imageId)) return null;
   return { kind: m[1] as 'thumb' | 'image', imageId };
+}
+
+/** Headers on every answer of both front ends (`serve` adds its own on top: security-headers.ts). */
+export const BASE_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/** Cache-Control of an image or thumbnail answer. */
+export const MEDIA_CACHE = 'private, max-age=3600';
+
+/** The page's own headers (besides BASE_HEADERS): HTML, never cached (a rebuild changes the asset names it lists), its CSP. */
+export function pageHeaders(csp: string): Record<string, string> {
+  return { 'content-type': TYPES['.html'], 'cache-control': 'no-store', 'content-security-policy': csp };
 }
 
 /** The page's Content-Security-Policy: no inline or foreign scripts, connections only back home. */

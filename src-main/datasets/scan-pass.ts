@@ -6,6 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { AppError, cancelled } from '../core/errors';
+import { mapLimit } from '../core/map-limit';
 import type { Candidate, Issue } from './candidates';
 import type { FileReport } from './read-file';
 import type { ScanReader } from './scan-reader';
@@ -30,6 +31,12 @@ interface Job {
   prior?: KnownImage;
 }
 
+/** One transaction's work: files to read, and known files that only change class or split. */
+interface Batch {
+  jobs: Job[];
+  relabels: [Candidate, KnownImage][];
+}
+
 export class ScanPass {
   /** What the sources and the pass met, in order: the scan's issue list. */
   readonly issues: Issue[] = [];
@@ -40,7 +47,6 @@ export class ScanPass {
   private walked = false;
   private batch: Job[] = [];
   private relabels: [Candidate, KnownImage][] = [];
-  private readonly inflight = new Set<Promise<void>>();
   private failure: unknown;
   private committed = 0;
 
@@ -60,57 +66,63 @@ export class ScanPass {
    * unchanged) and waits for the last batch to be written. Closes the reader either way.
    */
   async run(source: Iterable<Candidate[] | number>): Promise<void> {
-    const { reader, signal, known, batchSize } = this.o;
-    const counts = this.counts;
+    const { reader, signal } = this.o;
     try {
-      let sinceYield = 0;
-      for (const chunk of source) {
-        if (typeof chunk === 'number') {
-          // Files the native diff found unchanged (same size and mtime, same class and split).
-          this.total += chunk;
-          counts.unchanged += chunk;
-          this.done += chunk;
-          this.progress('scanning');
-          sinceYield += chunk;
-          if (sinceYield >= 2048) {
-            sinceYield = 0;
-            await new Promise((r) => setImmediate(r));
-          }
-          continue;
-        }
-        for (const c of chunk) {
-          // Let cancellation (Ctrl+C, the UI) and worker results in every few thousand files.
-          if (++sinceYield >= 2048) {
-            sinceYield = 0;
-            await new Promise((r) => setImmediate(r));
-          }
-          if (signal?.aborted) throw cancelled('scan');
-          if (this.failure) throw this.failure;
-          this.total++;
-          const prior = known.get(c.rel);
-          if (!prior) {
-            // A new file: size and mtime come from the one read.
-            counts.added++;
-            this.batch.push({ c });
-          } else this.compareStat(c, prior);
-          if (this.batch.length + this.relabels.length >= batchSize) {
-            this.flush();
-            while (this.inflight.size >= reader.concurrency) await Promise.race(this.inflight);
-          }
-        }
-        this.progress('scanning');
-      }
-      this.walked = true;
-      this.flush();
-      while (this.inflight.size) await Promise.race(this.inflight);
+      // The reads in flight: twice the pool's workers once it is on (reader.concurrency grows when it starts).
+      await mapLimit(this.batches(source), () => reader.concurrency, (b) => this.readAndWrite(b));
       if (this.failure) throw this.failure;
       if (signal?.aborted) throw cancelled('scan');
     } catch (err) {
-      await Promise.allSettled([...this.inflight]);
       await reader.close();
       throw err instanceof AppError ? err : signal?.aborted ? cancelled('scan') : err;
     }
     await reader.close();
+  }
+
+  /** The batches to read and write, each taken when a read slot is free; stops at a cancel or a failed batch. */
+  private async *batches(source: Iterable<Candidate[] | number>): AsyncGenerator<Batch> {
+    const { signal, known, batchSize } = this.o;
+    const counts = this.counts;
+    let sinceYield = 0;
+    for (const chunk of source) {
+      if (typeof chunk === 'number') {
+        // Files the native diff found unchanged (same size and mtime, same class and split).
+        this.total += chunk;
+        counts.unchanged += chunk;
+        this.done += chunk;
+        this.progress('scanning');
+        sinceYield += chunk;
+        if (sinceYield >= 2048) {
+          sinceYield = 0;
+          await new Promise((r) => setImmediate(r));
+        }
+        continue;
+      }
+      for (const c of chunk) {
+        // Let cancellation (Ctrl+C, the UI) and worker results in every few thousand files.
+        if (++sinceYield >= 2048) {
+          sinceYield = 0;
+          await new Promise((r) => setImmediate(r));
+        }
+        if (signal?.aborted) throw cancelled('scan');
+        if (this.failure) throw this.failure;
+        this.total++;
+        const prior = known.get(c.rel);
+        if (!prior) {
+          // A new file: size and mtime come from the one read.
+          counts.added++;
+          this.batch.push({ c });
+        } else this.compareStat(c, prior);
+        if (this.batch.length + this.relabels.length >= batchSize) {
+          const full = this.take();
+          if (full) yield full;
+        }
+      }
+      this.progress('scanning');
+    }
+    this.walked = true;
+    const last = this.take();
+    if (last) yield last;
   }
 
   /** A known file is only statted: same size and mtime means unchanged (not read again). */
@@ -136,15 +148,18 @@ export class ScanPass {
     }
   }
 
-  /** Reads the batch so far (off this thread when the pool is on) and then writes it. */
-  private flush(): void {
-    const { reader, signal, afterBatch } = this.o;
-    const jobs = this.batch;
-    const relabels = this.relabels;
+  /** The batch so far, or null when it is empty. */
+  private take(): Batch | null {
+    const batch = { jobs: this.batch, relabels: this.relabels };
     this.batch = [];
     this.relabels = [];
-    if (jobs.length === 0 && relabels.length === 0) return;
-    const p = (async () => {
+    return batch.jobs.length === 0 && batch.relabels.length === 0 ? null : batch;
+  }
+
+  /** Reads one batch (off this thread when the pool is on) and then writes it; a failure stops the pass. */
+  private async readAndWrite({ jobs, relabels }: Batch): Promise<void> {
+    const { reader, signal, afterBatch } = this.o;
+    try {
       const reports = jobs.length ? await reader.read(jobs.map((j) => j.c.file)) : [];
       if (signal?.aborted || this.failure) return;
       this.write(jobs, reports, relabels);
@@ -152,12 +167,9 @@ export class ScanPass {
       this.done += jobs.length;
       afterBatch?.(this.committed);
       this.progress('reading');
-    })()
-      .catch((err) => {
-        this.failure ??= err;
-      })
-      .finally(() => this.inflight.delete(p));
-    this.inflight.add(p);
+    } catch (err) {
+      this.failure ??= err;
+    }
   }
 
   /** One batch's rows, in one transaction. */

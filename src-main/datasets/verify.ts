@@ -6,7 +6,8 @@
  * unverified, so the next pass tries it again.
  */
 import { join } from 'node:path';
-import { AppError, cancelled } from '../core/errors';
+import { AppError } from '../core/errors';
+import { mapLimit } from '../core/map-limit';
 import { workerEntry } from '../core/entries';
 import type { Services } from '../core/services';
 import { imagePath, resolveDataset } from './repository';
@@ -72,15 +73,14 @@ export async function verifyDataset(services: Services, dataset: string | number
     opts.onProgress?.({ done, total, label: 'verifying' });
   };
   emit(true);
-  const inflight = new Set<Promise<void>>();
-  let failure: unknown;
-  const limit = pool ? workers * 2 : 1;
+  const batches: VerifyItem[][] = [];
+  for (let i = 0; i < items.length; i += batchSize) batches.push(items.slice(i, i + batchSize));
   try {
-    for (let i = 0; i < items.length; i += batchSize) {
-      if (opts.signal?.aborted) throw cancelled('verify');
-      if (failure) throw failure;
-      const batch = items.slice(i, i + batchSize);
-      const p = (async () => {
+    // A failed batch stops the pass (the batches already started still commit); so does a cancel.
+    await mapLimit(
+      batches,
+      pool ? workers * 2 : 1,
+      async (batch) => {
         const outcomes = pool ? await pool.run(batch) : await Promise.all(batch.map(verifyOne));
         if (opts.signal?.aborted) return;
         commit(outcomes);
@@ -92,23 +92,14 @@ export async function verifyDataset(services: Services, dataset: string | number
         done += outcomes.length;
         opts.afterBatch?.(done);
         emit();
-      })()
-        .catch((err) => {
-          failure ??= err;
-        })
-        .finally(() => inflight.delete(p));
-      inflight.add(p);
-      while (inflight.size >= limit) await Promise.race(inflight);
-    }
-    while (inflight.size) await Promise.race(inflight);
-    if (failure) throw failure;
-    if (opts.signal?.aborted) throw cancelled('verify');
+      },
+      { signal: opts.signal, what: 'verify' },
+    );
   } catch (err) {
     // What verified so far is committed; a failure that is not a decode failure (disk full, a thumbnail
     // folder that cannot be written) stops the pass without marking any image corrupt.
     throw err instanceof AppError ? err : new AppError('io', `verify of '${ds.name}' stopped: ${(err as Error).message}`);
   } finally {
-    await Promise.allSettled([...inflight]);
     await pool?.close();
   }
   emit(true);

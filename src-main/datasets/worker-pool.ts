@@ -1,9 +1,14 @@
 /**
  * A small pool of worker threads, each handling one request at a time. Requests queue; results come back
- * as promises. Used by the scan (read + hash + probe batches) and the verify pass (decode + thumbnail).
+ * as promises. Used by the scan (read + hash + probe batches), the verify pass (decode + thumbnail) and the
+ * training's decode. Every request is settled once: by its result, its error, the worker's failure or exit,
+ * or the pool's close. A worker that fails or exits on its own fails the pool: its request, the queued ones
+ * and every later one reject with that error.
  */
+import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EntryPoint } from '../core/entries';
+import { AppError } from '../core/errors';
 
 interface Pending {
   resolve(v: unknown): void;
@@ -43,13 +48,34 @@ export class WorkerPool<Req, Res> {
     });
     w.on('error', (err) => {
       this.failure = err;
-      const p = this.busy.get(w);
-      this.busy.delete(w);
-      p?.reject(err);
-      for (const q of this.queue.splice(0)) q.p.reject(err);
+      this.settle(w, err);
+    });
+    // Read now: an exited worker's threadId is -1.
+    const threadId = w.threadId;
+    // Also after 'error' (then that error stands), and for a worker that calls process.exit or is stopped from
+    // outside, which emit no 'error': without this its request and the queued ones would wait forever.
+    w.on('exit', (code) => {
+      if (this.closed) {
+        this.busy.get(w)?.reject(new Error('worker pool closed'));
+        this.busy.delete(w);
+        return;
+      }
+      const err = new AppError('internal', `worker thread ${basename(this.entry.file)} (thread ${threadId}) exited unexpectedly with code ${code}`);
+      this.failure ??= err;
+      this.settle(w, err);
     });
     this.all.push(w);
     return w;
+  }
+
+  /** `w` failed or is gone: its request and the queued ones reject with `err` (later ones with the pool's failure). */
+  private settle(w: Worker, err: Error): void {
+    const idle = this.idle.indexOf(w);
+    if (idle !== -1) this.idle.splice(idle, 1);
+    const p = this.busy.get(w);
+    this.busy.delete(w);
+    p?.reject(err);
+    for (const q of this.queue.splice(0)) q.p.reject(err);
   }
 
   private release(w: Worker): void {

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { Protocol } from 'electron';
 import { toErrorEnvelope } from '../core/errors';
 import type { Services } from '../core/services';
-import { contentType, pageCsp, parseMediaPath, resolveStaticFile } from '../api/page-files';
+import { BASE_HEADERS, contentType, MEDIA_CACHE, pageCsp, pageHeaders, parseMediaPath, resolveStaticFile } from '../api/page-files';
 
 export const APP_SCHEME = 'mixup';
 export const APP_HOST = 'app';
@@ -34,11 +34,6 @@ export interface AppRequestContext {
   services: () => Services;
   resolveMedia: MediaResolver;
 }
-
-const BASE_HEADERS: Record<string, string> = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
 
 function notFound(message: string, status = 404): Response {
   return new Response(JSON.stringify({ error: { name: 'AppError', kind: 'not-found', message } }), {
@@ -67,7 +62,7 @@ export async function handleAppRequest(request: Pick<Request, 'url' | 'method'>,
     if (media === null) return notFound(`no media at ${url.pathname}`);
     try {
       const found = await ctx.resolveMedia(ctx.services(), media.kind, media.imageId);
-      return new Response(new Uint8Array(found.data), { status: 200, headers: { ...BASE_HEADERS, 'content-type': found.contentType, 'cache-control': 'private, max-age=3600' } });
+      return new Response(new Uint8Array(found.data), { status: 200, headers: { ...BASE_HEADERS, 'content-type': found.contentType, 'cache-control': MEDIA_CACHE } });
     } catch (err) {
       const env = toErrorEnvelope(err);
       return notFound(env.message);
@@ -77,7 +72,7 @@ export async function handleAppRequest(request: Pick<Request, 'url' | 'method'>,
   const file = resolveStaticFile(ctx.rendererDir, url.pathname);
   if (!file) return notFound(`no file ${url.pathname}`);
   const type = contentType(file);
-  return fileResponse(file, type, type.startsWith('text/html') ? { 'content-security-policy': APP_CSP, 'cache-control': 'no-store' } : {});
+  return fileResponse(file, type, type.startsWith('text/html') ? pageHeaders(APP_CSP) : {});
 }
 
 export function installAppProtocol(protocol: Pick<Protocol, 'handle'>, ctx: AppRequestContext): void {
