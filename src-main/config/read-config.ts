@@ -8,7 +8,7 @@
 import { resolve } from 'node:path';
 import { AppError } from '../core/errors';
 import { CONFIG_MAX_BYTES, parseJsonText, readUserText } from '../core/user-files';
-import { splitExportedConfig, type ExportPreprocessing, type ExportProvenance } from '../export/config-file';
+import { splitExportedConfig, type ExportPreprocessing, type ExportProvenance } from './export-file';
 import { resolveRunConfig, type RunConfig } from './run-config';
 
 export interface ConfigDocument {

@@ -13,7 +13,7 @@ import { processRunning } from '../core/temp-files';
 import { checkPathText } from '../core/user-files';
 import { APP_VERSION } from '../core/version';
 import type { RunInfo } from '../training/runs-repository';
-import { fileListHash, type ExportPreprocessing, type ExportProvenance } from './config-file';
+import { fileListHash, type ExportPreprocessing, type ExportProvenance } from '../config/export-file';
 
 export const EXPORT_FORMATS = ['tfjs', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

@@ -12,7 +12,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError, throwIfCancelled } from '../core/errors';
 import { parseJsonText, readUserText } from '../core/user-files';
-import type { ExportPreprocessing } from './config-file';
+import type { ExportPreprocessing } from '../config/export-file';
+import type { BackendName } from '../training/engine/index';
 
 export interface Prediction {
   image: string;
@@ -126,7 +127,7 @@ export function topK(probs: ArrayLike<number>, k: number): number[] {
 export async function predictImages(
   modelDir: string,
   images: string[],
-  opts: { top?: number; signal?: AbortSignal; backend?: string } = {},
+  opts: { top?: number; signal?: AbortSignal; backend?: BackendName } = {},
 ): Promise<Prediction[]> {
   if (images.length === 0) throw new AppError('input', 'IMAGE: name at least one image file');
   const folder = readModelFolder(modelDir);
@@ -135,7 +136,7 @@ export async function predictImages(
     throw new AppError('not-found', `${join(tfjsDir, 'model.json')}: missing; export the run with --format tfjs to predict with it`);
   }
   const { initEngine, loadTf } = await import('../training/engine/index');
-  await initEngine(opts.backend ? { backend: opts.backend as never } : {});
+  await initEngine(opts.backend ? { backend: opts.backend } : {});
   const tf = loadTf();
   const { loadModel } = await import('../training/checkpoint');
   // The model first: config.json's and labels.json's shapes are checked against it before any image is

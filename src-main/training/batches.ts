@@ -5,7 +5,7 @@
  */
 import type { Rng } from '../mixup/rng';
 import type { ImageStore } from './image-store';
-import type { Preprocessing } from './preprocessing';
+import type { Preprocessing } from '../config/preprocessing';
 
 export interface AugmentConfig {
   flip: boolean;

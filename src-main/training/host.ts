@@ -16,13 +16,15 @@
 import { fork } from 'node:child_process';
 import { AppError, fromErrorEnvelope, toErrorEnvelope, type ErrorEnvelope } from '../core/errors';
 import { workerEntry } from '../core/entries';
+import type { BackendName } from './engine/index';
 import type { RunStatus } from './runs-repository';
 import type { EmitTrainEvent, TrainEventMap, TrainTopic } from './train-events';
 
 export interface WorkerJob {
   home: string;
   runId: number;
-  backend?: string;
+  /** Checked by the op (isBackendName) before the job is made. */
+  backend?: BackendName;
   threads?: number;
   resume: boolean;
 }

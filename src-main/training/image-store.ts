@@ -13,10 +13,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { AppError, throwIfCancelled } from '../core/errors';
+import { AppError, cancelled } from '../core/errors';
 import { decodeToCache, type DecodeJob, type DecodeOutcome, type LeftOutCause } from './decode';
 import { pixelCacheDir, pixelCacheFile, sweepCacheTemps } from './pixel-cache';
-import { PIXEL_SCALE } from './preprocessing';
+import { PIXEL_SCALE } from '../config/preprocessing';
 
 export interface DataItem {
   id: number;
@@ -36,7 +36,8 @@ export interface StoreOptions {
   concurrency?: number;
   /** Decode worker threads (default: up to 4, by the cores); 0 = decode in this thread. */
   workers?: number;
-  signal?: AbortSignal;
+  /** Asked before each image and once at the end: true stops the build with a 'training cancelled' error. */
+  cancelled?: () => boolean;
   onProgress?(done: number, total: number): void;
   /** Called for an image that fails to decode (or is too large to); it is left out of the store. */
   onCorrupt?(item: DataItem, reason: string): void;
@@ -99,7 +100,7 @@ export class ImageStore {
       for (;;) {
         const i = next++;
         if (i >= all.length) return;
-        throwIfCancelled(opts.signal, 'training');
+        if (opts.cancelled?.()) throw cancelled('training');
         const file = dir ? pixelCacheFile(dir, all[i]) : '';
         files[i] = file;
         let px: Uint8Array | null = null;
@@ -146,7 +147,7 @@ export class ImageStore {
         for (let k = 0; k < missing.length; k += 32) chunks.push(missing.slice(k, k + 32));
         await Promise.all(
           chunks.map(async (chunk) => {
-            throwIfCancelled(opts.signal, 'training');
+            if (opts.cancelled?.()) throw cancelled('training');
             const res = await pool.run(chunk.map(job));
             chunk.forEach((i, j) => settle(i, res[j]));
           }),
@@ -160,13 +161,13 @@ export class ImageStore {
         for (;;) {
           const k = m++;
           if (k >= missing.length) return;
-          throwIfCancelled(opts.signal, 'training');
+          if (opts.cancelled?.()) throw cancelled('training');
           settle(missing[k], await decodeToCache(job(missing[k])));
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, missing.length) }, inline));
     }
-    throwIfCancelled(opts.signal, 'training');
+    if (opts.cancelled?.()) throw cancelled('training');
     let count = 0;
     for (let i = 0; i < all.length; i++) if (results[i]) count += 1;
     if (inMemory) store.memory = new Uint8Array(count * per);

@@ -11,7 +11,7 @@ import { resolveRunConfig } from '../config/run-config';
 import { configForDataset, datasetModelDefaults } from '../datasets/model-defaults';
 import { getPolicy } from '../datasets/policy-repository';
 import { datasetFingerprint, listClasses, listUsableImages, resolveDataset } from '../datasets/repository';
-import { fingerprintWarning, splitExportedConfig } from '../export/config-file';
+import { fingerprintWarning, splitExportedConfig } from '../config/export-file';
 import { policyMatrix, type PairPolicy } from '../mixup/pairing';
 import { createRun, getRun, setRunPaths } from './runs-repository';
 

@@ -5,7 +5,7 @@
 import { dirname } from 'node:path';
 import type { Db } from '../db/connection';
 import type { EpochAudit } from '../mixup/audit';
-import type { Preprocessing } from './preprocessing';
+import type { Preprocessing } from '../config/preprocessing';
 import { AppError } from '../core/errors';
 import { homePaths } from '../core/services';
 import { processRunning } from '../core/temp-files';

@@ -14,12 +14,13 @@ import { createMixer } from '../mixup/mixer';
 import { runStreams, type PlannerState } from '../mixup/plan';
 import type { Rng } from '../mixup/rng';
 import { BatchMaker } from './batches';
+import type { BackendName } from './engine/index';
 import { hasCheckpoint, loadCheckpoint, removeStaleTemps, restoreWeights, saveCheckpoint, saveModel } from './checkpoint';
 import { ImageStore, type DataItem } from './image-store';
 import { evaluate, runEpochs, checkManifoldLayers, trainableVariables } from './loop';
 import { buildNetwork } from './models';
 import { Optimizer } from './optim';
-import { PIXEL_SCALE, type Preprocessing } from './preprocessing';
+import { PIXEL_SCALE, type Preprocessing } from '../config/preprocessing';
 import {
   claimRun,
   dropEpochsFrom,
@@ -45,7 +46,7 @@ export interface TrainEvents {
 
 export interface TrainRunOptions {
   runId: number;
-  backend?: string;
+  backend?: BackendName;
   threads?: number;
   /** Continue from the run's checkpoint (when there is one). */
   resume: boolean;
@@ -136,7 +137,7 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     }
 
     const { initEngine } = await import('./engine/index');
-    const engine = await initEngine({ backend: opts.backend as never, threads: opts.threads });
+    const engine = await initEngine({ backend: opts.backend, threads: opts.threads });
     for (const w of engine.warnings) ev.emit('train.warning', { runId, message: w });
 
     const inputSize = config.model.inputSize as [number, number];
@@ -164,12 +165,8 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
       channels,
       cacheDir: services.paths.cache,
       concurrency: 4,
-      // A cancel during decoding stops it too (throwIfCancelled only reads `aborted`).
-      signal: {
-        get aborted() {
-          return stop();
-        },
-      } as AbortSignal,
+      // A cancel during decoding stops it too.
+      cancelled: stop,
       onProgress: (done, total) => ev.emit('train.progress', { runId, phase: 'decode', done, total, label: 'decoding images' }),
       // The run trains on the file list it took above; a rescan may have removed rows since (nothing to mark then).
       onCorrupt: (item, reason) => {

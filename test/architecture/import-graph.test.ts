@@ -9,9 +9,7 @@
  *   pure         mixup · config                                  (no database)
  *   leaf         core · db
  *
- * and no import cycle between files anywhere. The arrows still wrong today are listed in KNOWN with the step of
- * issue 12 that removes them; the test fails on any other, and on a listed one that is gone (so the list only
- * shrinks).
+ * and no import cycle between files anywhere. No exceptions are listed: any arrow the wrong way fails the test.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -45,10 +43,6 @@ const RENDERER_MAY_IMPORT = new Set(['api', 'mixup', 'config']);
 /** The only src-main modules the renderer may bundle (import for values, not just types): pure and free of Node. */
 const RENDERER_RUNTIME = new Set(['src-main/api/envelope.ts', 'src-main/mixup/schedule.ts', 'src-main/config/model-spec.ts']);
 
-/** Arrows still pointing the wrong way, each with the step of issue 12 that removes it. */
-const KNOWN: Record<string, string> = {
-  'config -> export': 'step 3: the exported config.json format (export/config-file.ts) moves into config/',
-};
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
@@ -162,14 +156,10 @@ describe('the import graph', () => {
   });
 
   it('points only down (or sideways within features, pure and leaf), front ends never to a sibling but the listed ones', () => {
-    const wrong = [...arrows()].filter(([arrow]) => !allowed(arrow) && !(arrow in KNOWN));
+    const wrong = [...arrows()].filter(([arrow]) => !allowed(arrow));
     expect(wrong.map(([arrow, why]) => `${arrow}: ${why.slice(0, 3).join('; ')}`)).toEqual([]);
   });
 
-  it('still has every arrow listed as known (remove an arrow from KNOWN once its step is done)', () => {
-    const now = arrows();
-    expect(Object.keys(KNOWN).filter((arrow) => !now.has(arrow) || allowed(arrow))).toEqual([]);
-  });
 
   it('lets the page bundle only the pure modules listed, whose own imports reach no Node module or package', () => {
     const valueImports: string[] = [];

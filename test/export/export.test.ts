@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invokeOperation } from '../../src-main/api/contract';
 import { operations } from '../../src-main/api/operations';
-import { fileListHash, fingerprintWarning, splitExportedConfig } from '../../src-main/export/config-file';
+import { fileListHash, fingerprintWarning, splitExportedConfig } from '../../src-main/config/export-file';
 import { preprocessImage } from '../../src-main/export/predict';
 import type { CompareDoc } from '../../src-main/export/compare';
 import type { ExportResult } from '../../src-main/export/export-run';

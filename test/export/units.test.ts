@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configDiff, flattenConfig } from '../../src-main/export/compare';
-import { fileListHash, splitExportedConfig } from '../../src-main/export/config-file';
+import { fileListHash, splitExportedConfig } from '../../src-main/config/export-file';
 import { csvField } from '../../src-main/export/dataset-export';
 import { topK } from '../../src-main/export/predict';
 import { lineChart, renderReport } from '../../src-main/export/report';

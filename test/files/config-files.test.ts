@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveRunConfig } from '../../src-main/config/run-config';
-import type { ExportedConfigFile, ExportPreprocessing, ExportProvenance } from '../../src-main/export/config-file';
+import type { ExportedConfigFile, ExportPreprocessing, ExportProvenance } from '../../src-main/config/export-file';
 import { runCli } from '../helpers/cli';
 import { tempDir, tempServices } from '../helpers/temp';
 import { call, fifo, smallDataset } from './fixture';

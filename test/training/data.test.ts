@@ -6,7 +6,7 @@ import { epochOrder, Rng } from '../../src-main/mixup/rng';
 import { BatchMaker } from '../../src-main/training/batches';
 import { decodeImage } from '../../src-main/training/decode';
 import { ImageStore, type DataItem } from '../../src-main/training/image-store';
-import { PIXEL_SCALE } from '../../src-main/training/preprocessing';
+import { PIXEL_SCALE } from '../../src-main/config/preprocessing';
 import { tempDir } from '../helpers/temp';
 
 const tmp = tempDir('mixup-data-');

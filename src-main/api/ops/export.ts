@@ -53,8 +53,9 @@ export const exportOps = [
       backend: z.string().optional(),
     }),
     async run(ctx, input) {
+      const backend = (await import('../../training/engine/index')).backendOption(input.backend);
       const { predictImages } = await import('../../export/predict');
-      return predictImages(input.modelDir, input.images, { top: input.top, signal: ctx.signal, backend: input.backend });
+      return predictImages(input.modelDir, input.images, { top: input.top, signal: ctx.signal, backend });
     },
   }),
   defineOp({

@@ -81,10 +81,7 @@ export const runsOps = [
     }),
     async run(ctx, input) {
       const db = ctx.services.db;
-      const { isBackendName, BACKEND_ORDER } = await import('../../training/engine/index');
-      if (input.backend !== undefined && !isBackendName(input.backend)) {
-        throw new AppError('input', `--backend: unknown backend '${input.backend}' (one of ${BACKEND_ORDER.join(', ')})`);
-      }
+      const backend = (await import('../../training/engine/index')).backendOption(input.backend);
       const repo = await import('../../training/runs-repository');
       const { runInWorker } = await import('../../training/host');
       const { prepareNewRun, prepareResume } = await import('../../training/prepare-run');
@@ -99,7 +96,7 @@ export const runsOps = [
       const isNew = !resume;
       try {
         final = await runInWorker(
-          { home: ctx.services.home, runId, backend: input.backend, threads: input.threads, resume },
+          { home: ctx.services.home, runId, backend, threads: input.threads, resume },
           {
             transport: ctx.trainingTransport?.(),
             // The run's topics are EventMap's own (EventMap extends TrainEventMap); TypeScript cannot see it through T.
@@ -216,16 +213,13 @@ export const runsOps = [
       profile: z.boolean().default(false),
     }),
     async run(_ctx, input) {
-      const { isBackendName, BACKEND_ORDER } = await import('../../training/engine/index');
-      if (input.backend !== undefined && !isBackendName(input.backend)) {
-        throw new AppError('input', `--backend: unknown backend '${input.backend}' (one of ${BACKEND_ORDER.join(', ')})`);
-      }
+      const backend = (await import('../../training/engine/index')).backendOption(input.backend);
       const { benchTrainStep } = await import('../../training/engine/bench');
       return benchTrainStep({
         arch: input.arch,
         batch: input.batch,
         steps: input.steps,
-        backend: input.backend as never,
+        backend,
         threads: input.threads,
         profile: input.profile,
       });

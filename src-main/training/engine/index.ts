@@ -49,6 +49,14 @@ export function isBackendName(v: string): v is BackendName {
   return (BACKEND_ORDER as readonly string[]).includes(v);
 }
 
+/** A `--backend` value from the user, checked: undefined stays undefined (the best backend that loads). */
+export function backendOption(value: string | undefined): BackendName | undefined {
+  if (value !== undefined && !isBackendName(value)) {
+    throw new AppError('input', `--backend: unknown backend '${value}' (one of ${BACKEND_ORDER.join(', ')})`);
+  }
+  return value;
+}
+
 /** The engine chosen by the last successful `initEngine`, if any. */
 export function engineInfo(): EngineInfo | undefined {
   return current;

@@ -7,7 +7,7 @@
  * `splitExportedConfig` separates them again, so `train --config DIR/config.json` can take the file.
  */
 import { createHash } from 'node:crypto';
-import type { Preprocessing } from '../training/preprocessing';
+import type { Preprocessing } from './preprocessing';
 
 export const EXPORT_RESERVED_KEYS = ['preprocessing', 'provenance'] as const;
 
