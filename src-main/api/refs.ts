@@ -1,6 +1,7 @@
 /** Input schemas for the references every front end passes: a dataset by name or id, a run by id. */
 import { z } from 'zod';
 import { pathTextProblem } from '../core/user-files';
+import { BACKEND_ORDER } from '../training/engine/index';
 
 /** A dataset's name (as given by `--name`) or its numeric id. */
 export const datasetRef = z.union([z.string().min(1), z.number().int().positive()]);
@@ -17,6 +18,11 @@ export const pathText = (required = 'must be a path') =>
       const problem = pathTextProblem(p);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     });
+
+/** A training backend by name (`--backend`); left out, the best one that loads is chosen. */
+export const backendName = z.enum(BACKEND_ORDER, {
+  error: (issue) => `unknown backend '${String(issue.input)}' (one of ${BACKEND_ORDER.join(', ')})`,
+});
 
 /** A run id, as a number or as the digits a command line gives. */
 export const runRef = z.union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a run id (a number)').transform(Number)]);

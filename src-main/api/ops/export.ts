@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { defineOp } from '../contract';
-import { datasetRef, pathText, runRef } from '../refs';
+import { backendName, datasetRef, pathText, runRef } from '../refs';
 import { AppError } from '../../core/errors';
 
 const format = z.enum(['tfjs', 'onnx']);
@@ -50,12 +50,11 @@ export const exportOps = [
       modelDir: pathText('name the exported model folder'),
       images: z.array(pathText()).min(1, 'name at least one image file'),
       top: z.number().int().min(1, 'must be ≥ 1').default(3),
-      backend: z.string().optional(),
+      backend: backendName.optional(),
     }),
     async run(ctx, input) {
-      const backend = (await import('../../training/engine/index')).backendOption(input.backend);
       const { predictImages } = await import('../../export/predict');
-      return predictImages(input.modelDir, input.images, { top: input.top, signal: ctx.signal, backend });
+      return predictImages(input.modelDir, input.images, { top: input.top, signal: ctx.signal, backend: input.backend });
     },
   }),
   defineOp({

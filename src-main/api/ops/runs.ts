@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineOp } from '../contract';
 import type { EventMap } from '../events';
-import { datasetRef, runRef } from '../refs';
+import { backendName, datasetRef, runRef } from '../refs';
 import { AppError } from '../../core/errors';
 import { ARCHS } from '../../config/model-spec';
 import type { EpochRow, RunInfo, RunMetrics, RunStatus } from '../../training/runs-repository';
@@ -75,13 +75,12 @@ export const runsOps = [
       config: z.unknown().optional(),
       /** Where the config came from (a file name), for error messages. */
       configSource: z.string().optional(),
-      backend: z.string().optional(),
+      backend: backendName.optional(),
       threads: z.number().int().min(1).max(64).optional(),
       resume: runRef.optional(),
     }),
     async run(ctx, input) {
       const db = ctx.services.db;
-      const backend = (await import('../../training/engine/index')).backendOption(input.backend);
       const repo = await import('../../training/runs-repository');
       const { runInWorker } = await import('../../training/host');
       const { prepareNewRun, prepareResume } = await import('../../training/prepare-run');
@@ -96,7 +95,7 @@ export const runsOps = [
       const isNew = !resume;
       try {
         final = await runInWorker(
-          { home: ctx.services.home, runId, backend, threads: input.threads, resume },
+          { home: ctx.services.home, runId, backend: input.backend, threads: input.threads, resume },
           {
             transport: ctx.trainingTransport?.(),
             // The run's topics are EventMap's own (EventMap extends TrainEventMap); TypeScript cannot see it through T.
@@ -208,18 +207,17 @@ export const runsOps = [
       arch: z.enum(ARCHS).default('cnn-small'),
       batch: z.number().int().min(1).max(4096).default(128),
       steps: z.number().int().min(1).max(100000).default(20),
-      backend: z.string().optional(),
+      backend: backendName.optional(),
       threads: z.number().int().min(1).max(64).optional(),
       profile: z.boolean().default(false),
     }),
     async run(_ctx, input) {
-      const backend = (await import('../../training/engine/index')).backendOption(input.backend);
       const { benchTrainStep } = await import('../../training/engine/bench');
       return benchTrainStep({
         arch: input.arch,
         batch: input.batch,
         steps: input.steps,
-        backend,
+        backend: input.backend,
         threads: input.threads,
         profile: input.profile,
       });

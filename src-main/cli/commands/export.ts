@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { BACKEND_ORDER, type BackendName } from '../../training/engine/index';
 import type { CompareDoc } from '../../export/compare';
 import type { DatasetExportResult } from '../../export/dataset-export';
 import type { ExportResult } from '../../export/export-run';
@@ -78,9 +79,9 @@ export function register(program: Command, cli: CliRuntime): void {
     .argument('<modelDir>', 'a folder written by `export`')
     .argument('<images...>', 'image files')
     .option('--top <k>', 'how many classes to show per image', '3')
-    .option('--backend <name>', 'tfjs backend (default: the best that loads)')
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: the best that loads)').choices(BACKEND_ORDER))
     .description('classify images with an exported model and its recorded preprocessing')
-    .action(async (modelDir: string, images: string[], opts: { top: string; backend?: string }) => {
+    .action(async (modelDir: string, images: string[], opts: { top: string; backend?: BackendName }) => {
       const top = Number(opts.top);
       if (!Number.isInteger(top) || top < 1) throw usageError(`--top: expected a whole number ≥ 1, got '${opts.top}'`);
       const r = await cli.invoke('models:predict', { modelDir, images, top, ...(opts.backend ? { backend: opts.backend } : {}) });

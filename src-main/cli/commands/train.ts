@@ -1,9 +1,10 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readRunConfigFile } from '../../config/read-config';
 import type { TrainDoc } from '../../api/ops/runs';
 import { AppError, cancelled } from '../../core/errors';
 import type { CliRuntime } from '../runtime';
-import type { Arch } from '../../config/model-spec';
+import { ARCHS, type Arch } from '../../config/model-spec';
+import { BACKEND_ORDER, type BackendName } from '../../training/engine/index';
 
 const f = (x: number | null | undefined, d = 4) => (x === null || x === undefined ? '-' : x.toFixed(d));
 
@@ -28,11 +29,11 @@ export function register(program: Command, cli: CliRuntime): void {
     .command('train')
     .argument('[dataset]', 'dataset name or id (optional with --resume)')
     .option('--config <file>', 'run config JSON (see `mixup-studio config schema`)')
-    .option('--backend <name>', 'tfjs backend: tfjs-node-gpu, webgpu, tfjs-node, wasm or cpu (default: the best that loads)')
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: the best that loads)').choices(BACKEND_ORDER))
     .option('--threads <n>', 'wasm threads (default: every core)', (v) => Number(v))
     .option('--resume <run>', 'continue an interrupted run from its last checkpoint, with its stored config')
     .description('train a classifier with MixUp in a child process; prints the per-epoch metrics')
-    .action(async (dataset: string | undefined, opts: { config?: string; backend?: string; threads?: number; resume?: string }) => {
+    .action(async (dataset: string | undefined, opts: { config?: string; backend?: BackendName; threads?: number; resume?: string }) => {
       let config: unknown;
       let configSource: string | undefined;
       if (opts.config !== undefined) {
@@ -74,17 +75,16 @@ export function register(program: Command, cli: CliRuntime): void {
   const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks');
   bench
     .command('train')
-    .option('--arch <arch>', 'cnn-small, resnet20 or mobilenetv2', 'cnn-small')
+    .addOption(new Option('--arch <arch>', 'architecture').choices(ARCHS).default('cnn-small'))
     .option('--batch <n>', 'batch size', (v) => Number(v), 128)
     .option('--steps <n>', 'timed steps', (v) => Number(v), 20)
-    .option('--backend <name>', 'tfjs backend')
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: the best that loads)').choices(BACKEND_ORDER))
     .option('--threads <n>', 'wasm threads', (v) => Number(v))
     .option('--profile', 'also print the per-kernel profile of one step')
     .description('images/s of a training step on synthetic 28×28×1 data, 10 classes, Adam, soft targets')
-    .action(async (opts: { arch: string; batch: number; steps: number; backend?: string; threads?: number; profile?: boolean }) => {
+    .action(async (opts: { arch: Arch; batch: number; steps: number; backend?: BackendName; threads?: number; profile?: boolean }) => {
       const r = await cli.invoke('bench:train', {
-        // The user's word, checked by the operation's schema (its message names the field and the choices).
-        arch: opts.arch as Arch,
+        arch: opts.arch,
         batch: opts.batch,
         steps: opts.steps,
         backend: opts.backend,

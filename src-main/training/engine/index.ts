@@ -16,8 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../../core/errors';
 
-export type BackendName = 'tfjs-node-gpu' | 'webgpu' | 'tfjs-node' | 'wasm' | 'cpu';
-export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
+export const BACKEND_ORDER = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_ORDER)[number];
 
 export interface EngineOptions {
   /** Use only this backend (the CLI's `--backend`). */
@@ -47,14 +47,6 @@ let pendingKey = '';
 
 export function isBackendName(v: string): v is BackendName {
   return (BACKEND_ORDER as readonly string[]).includes(v);
-}
-
-/** A `--backend` value from the user, checked: undefined stays undefined (the best backend that loads). */
-export function backendOption(value: string | undefined): BackendName | undefined {
-  if (value !== undefined && !isBackendName(value)) {
-    throw new AppError('input', `--backend: unknown backend '${value}' (one of ${BACKEND_ORDER.join(', ')})`);
-  }
-  return value;
 }
 
 /** The engine chosen by the last successful `initEngine`, if any. */
