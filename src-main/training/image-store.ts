@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { AppError, cancelled } from '../core/errors';
+import { mapLimit } from '../core/map-limit';
 import { decodeToCache, type DecodeJob, type DecodeOutcome, type LeftOutCause } from './decode';
 import { pixelCacheDir, pixelCacheFile, sweepCacheTemps } from './pixel-cache';
 import { PIXEL_SCALE } from '../config/preprocessing';
@@ -95,28 +96,25 @@ export class ImageStore {
     };
     // 1. What the disk cache already has.
     const missing: number[] = [];
-    let next = 0;
-    const reader = async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= all.length) return;
-        if (opts.cancelled?.()) throw cancelled('training');
-        const file = dir ? pixelCacheFile(dir, all[i]) : '';
-        files[i] = file;
-        let px: Uint8Array | null = null;
-        if (file) {
-          try {
-            const buf = await readFile(file);
-            if (buf.length === per) px = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
-          } catch {
-            px = null;
-          }
-        }
-        if (px) keep(i, px);
-        else missing.push(i);
-      }
+    const stopIfCancelled = () => {
+      if (opts.cancelled?.()) throw cancelled('training');
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, all.length) }, reader));
+    await mapLimit(all.keys(), concurrency, async (i) => {
+      stopIfCancelled();
+      const file = dir ? pixelCacheFile(dir, all[i]) : '';
+      files[i] = file;
+      let px: Uint8Array | null = null;
+      if (file) {
+        try {
+          const buf = await readFile(file);
+          if (buf.length === per) px = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+        } catch {
+          px = null;
+        }
+      }
+      if (px) keep(i, px);
+      else missing.push(i);
+    });
     missing.sort((a, b) => a - b);
     // 2. Decode the rest: in worker threads when there are enough, else here.
     const job = (i: number): DecodeJob => ({ path: all[i].path, cacheFile: files[i], inputSize: opts.inputSize, channels: opts.channels });
@@ -145,29 +143,22 @@ export class ImageStore {
       try {
         const chunks: number[][] = [];
         for (let k = 0; k < missing.length; k += 32) chunks.push(missing.slice(k, k + 32));
-        await Promise.all(
-          chunks.map(async (chunk) => {
-            if (opts.cancelled?.()) throw cancelled('training');
-            const res = await pool.run(chunk.map(job));
-            chunk.forEach((i, j) => settle(i, res[j]));
-          }),
-        );
+        // Two chunks per worker in flight: each worker has its next one queued, and a cancel stops the rest.
+        await mapLimit(chunks, workers * 2, async (chunk) => {
+          stopIfCancelled();
+          const res = await pool.run(chunk.map(job));
+          chunk.forEach((i, j) => settle(i, res[j]));
+        });
       } finally {
         await pool.close();
       }
     } else {
-      let m = 0;
-      const inline = async () => {
-        for (;;) {
-          const k = m++;
-          if (k >= missing.length) return;
-          if (opts.cancelled?.()) throw cancelled('training');
-          settle(missing[k], await decodeToCache(job(missing[k])));
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, missing.length) }, inline));
+      await mapLimit(missing, concurrency, async (i) => {
+        stopIfCancelled();
+        settle(i, await decodeToCache(job(i)));
+      });
     }
-    if (opts.cancelled?.()) throw cancelled('training');
+    stopIfCancelled();
     let count = 0;
     for (let i = 0; i < all.length; i++) if (results[i]) count += 1;
     if (inMemory) store.memory = new Uint8Array(count * per);

@@ -97,6 +97,25 @@ describe('data pipeline', () => {
     expect(Array.from((await plain.batch([0], new Rng(7))).x.slice(0, 3))).toEqual([10, 20, 30]);
   });
 
+  it('stops decoding when the run is cancelled, in the pool and in this thread, before every image is decoded', async () => {
+    const many: DataItem[] = [];
+    for (let r = 0; r < 20; r++) for (const it of items) many.push({ ...it, id: many.length + 1, hash: null });
+    for (const workers of [2, 0]) {
+      let done = 0;
+      const build = ImageStore.build(many, {
+        inputSize: [9, 7],
+        channels: 1,
+        cacheDir: null,
+        workers,
+        concurrency: 2,
+        cancelled: () => done >= 10,
+        onProgress: (d) => (done = d),
+      });
+      await expect(build).rejects.toThrow(/training cancelled/);
+      expect(done).toBeLessThan(many.length);
+    }
+  }, 60_000);
+
   it('decodes in a pool of worker threads to exactly the pixels of in-thread decoding, failures reported', async () => {
     const many: DataItem[] = [];
     for (let r = 0; r < 4; r++) for (const it of items) many.push({ ...it, id: many.length + 1, hash: null });
