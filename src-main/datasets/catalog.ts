@@ -6,7 +6,7 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { AppError } from '../core/errors';
 import type { Db } from '../db/connection';
-import type { DatasetInfo } from './repository';
+import { usableSql, type DatasetInfo } from './repository';
 
 export interface DatasetListItem {
   id: number;
@@ -96,7 +96,7 @@ export function imagesPageSql(filter: { class?: unknown; split?: unknown; status
   const where = ['dataset_id = @ds'];
   if (filter.class !== undefined) where.push('class_id = @cid');
   if (filter.split) where.push('split = @split');
-  if (filter.status === 'usable') where.push("status = 'ok' AND excluded_reason IS NULL");
+  if (filter.status === 'usable') where.push(usableSql());
   else if (filter.status === 'corrupt') where.push("status = 'corrupt'");
   else if (filter.status === 'excluded') where.push('excluded_reason IS NOT NULL');
   else if (filter.status === 'unverified') where.push("verified = 0 AND status = 'ok'");

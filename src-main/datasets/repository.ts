@@ -117,13 +117,23 @@ export function imagePath(root: string, relPath: string): string {
   return isAbsolute(relPath) ? relPath : join(root, relPath);
 }
 
+/**
+ * The one spelling of "a usable image" (decodes, not excluded) as SQL, for the images table under `alias`. The
+ * counts, the gallery filter, the training list, the fingerprint and the duplicate groups all use it, so they
+ * cannot disagree on what a run trains on.
+ */
+export function usableSql(alias = ''): string {
+  const p = alias ? `${alias}.` : '';
+  return `${p}status = 'ok' AND ${p}excluded_reason IS NULL`;
+}
+
 /** Usable images (not corrupt, not excluded), ordered by relative path; optionally one split. */
 export function listUsableImages(db: Db, datasetId: number, opts: { split?: Split } = {}): UsableImage[] {
   const ds = resolveDataset(db, datasetId);
   const classes = listClasses(db, datasetId);
   const indexById = new Map(classes.map((c) => [c.id, c]));
   const sql = `SELECT id, rel_path, class_id, split, width, height, channels, format, hash FROM images
-    WHERE dataset_id = ? AND status = 'ok' AND excluded_reason IS NULL ${opts.split ? 'AND split = ?' : ''}
+    WHERE dataset_id = ? AND ${usableSql()} ${opts.split ? 'AND split = ?' : ''}
     ORDER BY rel_path`;
   const params: unknown[] = opts.split ? [datasetId, opts.split] : [datasetId];
   const rows = db.prepare(sql).all(...params) as {
@@ -184,7 +194,7 @@ export function datasetFingerprint(db: Db, datasetId: number): string {
   for (const c of listClasses(db, datasetId)) h.update(`class\t${c.index}\t${c.name}\n`);
   const stmt = db.prepare(
     `SELECT i.rel_path, c.name, i.split, i.hash FROM images i JOIN classes c ON c.id = i.class_id
-     WHERE i.dataset_id = ? AND i.status = 'ok' AND i.excluded_reason IS NULL ORDER BY i.rel_path`,
+     WHERE i.dataset_id = ? AND ${usableSql('i')} ORDER BY i.rel_path`,
   );
   for (const r of stmt.raw().iterate(datasetId) as IterableIterator<[string, string, string, string]>) {
     h.update(`${r[0]}\t${r[1]}\t${r[2]}\t${r[3]}\n`);

@@ -1,6 +1,6 @@
 /** What a dataset holds, as `index` and `dataset show` print it (CLI.md). */
 import type { Db } from '../db/connection';
-import { resolveDataset, type Split } from './repository';
+import { resolveDataset, usableSql, type Split } from './repository';
 
 export interface PathReason {
   path: string;
@@ -92,7 +92,7 @@ export function summarizeDataset(db: Db, datasetId: number): DatasetSummary {
   const dupRows = db
     .prepare(
       `SELECT i.hash, i.rel_path, c.name FROM images i JOIN classes c ON c.id = i.class_id
-       WHERE i.dataset_id = ? AND i.status = 'ok' AND i.excluded_reason IS NULL AND i.hash IN (
+       WHERE i.dataset_id = ? AND ${usableSql('i')} AND i.hash IN (
          SELECT hash FROM images WHERE dataset_id = ? AND hash IS NOT NULL GROUP BY hash HAVING COUNT(*) > 1)
        ORDER BY i.hash, i.rel_path`,
     )
