@@ -6,7 +6,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invokeOperation } from '../../src-main/api/contract';
 import { operations } from '../../src-main/api/operations';
@@ -14,6 +14,16 @@ import { startServer, type RunningServer } from '../../src-main/serve/server';
 import { tempServices } from '../helpers/temp';
 
 const root = resolve(__dirname, '..', '..');
+
+/**
+ * Every <img> on the page has finished (loaded or failed), so nothing is in flight when the test goes on: a
+ * reload aborts the thumbnails still loading (ERR_ABORTED, the browser's doing, not a failed request of the
+ * page's), and a loaded CI machine makes them slow.
+ */
+async function imagesSettled(page: Page): Promise<void> {
+  await page.waitForFunction(() => Array.from(document.images).every((i) => i.complete), undefined, { timeout: 30_000 });
+  await page.waitForLoadState('networkidle');
+}
 const built = join(root, 'out', 'renderer');
 
 describe('the served page in Chromium', () => {
@@ -61,13 +71,15 @@ describe('the served page in Chromium', () => {
     });
     await page.goto(server.url, { waitUntil: 'networkidle' });
     await page.getByText('tiny-fashion').first().waitFor({ timeout: 15_000 });
-    await page.waitForTimeout(300);
+    await imagesSettled(page);
     expect(problems).toEqual([]);
     expect(await page.title()).toContain('MixUp Studio');
     expect(page.url()).not.toContain('token=');
     expect(await page.evaluate("sessionStorage.getItem('mixup-studio.token')")).toBe(server.token);
     // A reload (token no longer in the URL) still works: the cookie carries it for the page and assets.
     await page.reload({ waitUntil: 'networkidle' });
+    await page.getByText('tiny-fashion').first().waitFor({ timeout: 15_000 });
+    await imagesSettled(page);
     expect(problems).toEqual([]);
     await page.close();
   });
