@@ -16,6 +16,7 @@ export interface EventMap extends TrainEventMap {
   'verify.progress': ProgressEvent;
   'preview.progress': ProgressEvent;
   'export.progress': ProgressEvent;
+  'embed.progress': ProgressEvent;
 }
 
 export type EventTopic = keyof EventMap;

@@ -11,6 +11,7 @@ import { configOps } from './ops/config';
 import { runsOps } from './ops/runs';
 import { exportOps } from './ops/export';
 import { dbOps } from './ops/db';
+import { backbonesOps } from './ops/backbones';
 
 const all = [
   ...systemOps,
@@ -20,6 +21,7 @@ const all = [
   ...configOps,
   ...runsOps,
   ...exportOps,
+  ...backbonesOps,
   ...dbOps,
 ];
 

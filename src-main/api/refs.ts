@@ -26,3 +26,6 @@ export const backendName = z.enum(BACKEND_ORDER, {
 
 /** A run id, as a number or as the digits a command line gives. */
 export const runRef = z.union([z.number().int().positive(), z.string().regex(/^\d+$/, 'must be a run id (a number)').transform(Number)]);
+
+/** A backbone's name (as given by `backbone import --name`) or its numeric id. */
+export const backboneRef = z.union([z.string().min(1, 'name a backbone'), z.number().int().positive()]);

@@ -51,16 +51,23 @@ export async function decodeToCache(job: DecodeJob): Promise<DecodeOutcome> {
 }
 
 /**
- * Decodes one image file to `h·w·c` uint8 pixels (fill resize, alpha dropped, grey or sRGB). The file is read
+ * How an image is brought to the input size: 'fill' stretches it to the size (the app's models); 'center-crop'
+ * scales its shorter side to the size and cuts the centre (the torchvision/timm convention of pretrained backbones).
+ */
+export type ResizeMode = 'fill' | 'center-crop';
+
+/**
+ * Decodes one image file to `h·w·c` uint8 pixels (`resize`, 'fill' by default; alpha dropped, grey or sRGB). The file is read
  * by a bounded read (../datasets/read-file.ts): a failure to read it throws ImageReadError, which says whether
  * the file is gone, unreadable or too large; a failure to decode throws sharp's error.
  */
-export async function decodeImage(file: string, inputSize: [number, number], channels: 1 | 3): Promise<Uint8Array> {
+export async function decodeImage(file: string, inputSize: [number, number], channels: 1 | 3, resize: ResizeMode = 'fill'): Promise<Uint8Array> {
   const read = await readImageFileAsync(file);
   if (!read.ok) throw new ImageReadError(read.failure, read.reason);
   const { default: sharp } = await import('sharp');
   const [h, w] = inputSize;
-  let pipe = sharp(read.buf, { failOn: 'error' }).removeAlpha().resize(w, h, { fit: 'fill' });
+  const fit = resize === 'center-crop' ? { fit: 'cover' as const, position: 'centre' } : { fit: 'fill' as const };
+  let pipe = sharp(read.buf, { failOn: 'error' }).removeAlpha().resize(w, h, fit);
   pipe = channels === 1 ? pipe.greyscale() : pipe.toColourspace('srgb');
   const { data, info } = await pipe.raw().toBuffer({ resolveWithObject: true });
   if (info.width !== w || info.height !== h) throw new Error(`resized to ${info.width}×${info.height}, expected ${w}×${h}`);

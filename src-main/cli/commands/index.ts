@@ -10,6 +10,7 @@ import { register as train } from './train';
 import { register as runs } from './runs';
 import { register as exportCommands } from './export';
 import { register as db } from './db';
+import { register as backbones } from './backbones';
 
 /** Every feature's command registration, in the order `--help` lists them. */
 export const registrations: Array<(program: Command, cli: CliRuntime) => void> = [
@@ -22,5 +23,6 @@ export const registrations: Array<(program: Command, cli: CliRuntime) => void> =
   train,
   runs,
   exportCommands,
+  backbones,
   db,
 ];

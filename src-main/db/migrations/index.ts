@@ -5,6 +5,7 @@ import { migration as m0003 } from './0003-pair-policy';
 import { migration as m0004 } from './0004-runs';
 import { migration as m0005 } from './0005-gallery-index';
 import { migration as m0006 } from './0006-scan-snapshots';
+import { migration as m0007 } from './0007-backbones';
 
 /** The ordered registry of migrations; `user_version` is the version of the last one applied. */
 export const migrations: Migration[] = [
@@ -14,4 +15,5 @@ export const migrations: Migration[] = [
   m0004,
   m0005,
   m0006,
+  m0007,
 ];

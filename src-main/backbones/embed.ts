@@ -1,0 +1,140 @@
+/**
+ * `embeddings DATASET --backbone NAME`: every usable image's feature vector, computed once per (content hash,
+ * backbone) and kept in the store. Images are decoded (sharp, several at once) for the next batch while
+ * onnxruntime embeds the current one; each batch is committed in one transaction, so a killed process leaves
+ * whole vectors only and the next call carries on where it stopped.
+ */
+import os from 'node:os';
+import { join } from 'node:path';
+import { AppError, cancelled } from '../core/errors';
+import { mapLimit } from '../core/map-limit';
+import type { Services } from '../core/services';
+import { ImageReadError } from '../datasets/read-file';
+import { listUsableImages, markCorruptIfPresent, resolveDataset } from '../datasets/repository';
+import { decodeImage } from '../training/decode';
+import { openOnnx, runFeatures } from './onnx-model';
+import { writeInput } from './preprocessing';
+import { cachedHashes, pruneEmbeddings, putEmbeddings, resolveBackbone, type BackboneInfo } from './repository';
+
+export interface EmbedResult {
+  dataset: string;
+  backbone: string;
+  /** Usable images of the dataset. */
+  images: number;
+  /** Vectors computed by this call (one per distinct content). */
+  computed: number;
+  /** Images whose vector the store already held. */
+  cached: number;
+  dim: number;
+  seconds: number;
+  /** Images that could not be embedded, relative to the dataset root, and why (a corrupt one is marked so). */
+  failed: { path: string; reason: string }[];
+  /** The onnxruntime execution provider that ran, when anything was computed. */
+  provider: string | null;
+}
+
+export interface EmbedOptions {
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, label: string) => void;
+  /** Images per onnxruntime run (default 32, or what the graph fixes). */
+  batch?: number;
+  /** Threads for onnxruntime (default: every core). */
+  threads?: number;
+}
+
+interface Job {
+  hash: string;
+  path: string;
+  relPath: string;
+  imageId: number;
+}
+
+export async function computeEmbeddings(services: Services, datasetRef: string | number, backboneRef: string | number, opts: EmbedOptions = {}): Promise<EmbedResult> {
+  const started = performance.now();
+  const db = services.db;
+  const ds = resolveDataset(db, datasetRef);
+  const bb = resolveBackbone(db, backboneRef);
+  const images = listUsableImages(db, ds.id);
+  pruneEmbeddings(db, bb.id);
+  const have = cachedHashes(db, bb.id);
+  const failed: EmbedResult['failed'] = [];
+  const todo = new Map<string, Job>();
+  let cached = 0;
+  for (const img of images) {
+    if (!img.hash) {
+      failed.push({ path: img.relPath, reason: 'no content hash: index the dataset again' });
+      continue;
+    }
+    if (have.has(img.hash)) cached++;
+    else if (!todo.has(img.hash)) todo.set(img.hash, { hash: img.hash, path: img.path, relPath: img.relPath, imageId: img.id });
+  }
+  const jobs = [...todo.values()];
+  let computed = 0;
+  let provider: string | null = null;
+  if (jobs.length) {
+    ({ computed, provider } = await embedJobs(services, bb, jobs, failed, opts));
+  }
+  return { dataset: ds.name, backbone: bb.name, images: images.length, computed, cached, dim: bb.featureSize, seconds: (performance.now() - started) / 1000, failed, provider };
+}
+
+async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], failed: EmbedResult['failed'], opts: EmbedOptions): Promise<{ computed: number; provider: string }> {
+  if (bb.format !== 'onnx') throw new AppError('unsupported', `backbone '${bb.name}' is ${bb.format}: only ONNX backbones embed in this version`);
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  const { session, provider } = await openOnnx(join(services.paths.home, bb.file), `backbone '${bb.name}' (${bb.file})`, opts.threads ?? cores);
+  const p = bb.preprocessing;
+  const [h, w] = p.inputSize;
+  const per = p.channels * h * w;
+  const fixedBatch = session.inputMetadata[0]?.isTensor && typeof session.inputMetadata[0].shape[0] === 'number' && session.inputMetadata[0].shape[0] > 0 ? session.inputMetadata[0].shape[0] : null;
+  const batch = fixedBatch ?? Math.max(1, opts.batch ?? 32);
+  const total = jobs.length;
+  let done = 0;
+  let computed = 0;
+  opts.onProgress?.(0, total, `embedding with ${bb.name}`);
+
+  /** Decodes one batch of jobs into a laid-out input; the failures are recorded and left out. */
+  const decodeBatch = async (part: Job[]) => {
+    const pixels = await mapLimit(part, cores, async (job) => {
+      try {
+        return await decodeImage(job.path, p.inputSize, p.channels, p.resize);
+      } catch (err) {
+        const reason = (err as Error).message.replace(/\s+/g, ' ').trim() || 'failed to decode';
+        if (!(err instanceof ImageReadError)) markCorruptIfPresent(services.db, job.imageId, reason);
+        failed.push({ path: job.relPath, reason });
+        return null;
+      }
+    });
+    const kept = part.filter((_, i) => pixels[i]);
+    const input = new Float32Array(Math.max(kept.length, fixedBatch ?? 0) * per);
+    let slot = 0;
+    for (const px of pixels) if (px) writeInput(px, p, input, slot++);
+    return { kept, input, skipped: part.length - kept.length };
+  };
+
+  try {
+    const parts: Job[][] = [];
+    for (let i = 0; i < jobs.length; i += batch) parts.push(jobs.slice(i, i + batch));
+    let next = decodeBatch(parts[0]!);
+    for (let b = 0; b < parts.length; b++) {
+      const cur = await next;
+      if (opts.signal?.aborted) throw cancelled('embedding');
+      // The next batch decodes while onnxruntime runs this one.
+      if (b + 1 < parts.length) next = decodeBatch(parts[b + 1]!);
+      if (cur.kept.length) {
+        const n = fixedBatch ?? cur.kept.length;
+        const { features, dim } = await runFeatures({ session, inputName: bb.inputName, outputName: bb.outputName }, cur.input, n, p);
+        if (dim !== bb.featureSize) throw new AppError('internal', `backbone '${bb.name}' gave ${dim}-d features, registered as ${bb.featureSize}-d`);
+        putEmbeddings(
+          services.db,
+          bb.id,
+          cur.kept.map((job, i) => ({ hash: job.hash, vector: features.slice(i * dim, (i + 1) * dim) })),
+        );
+        computed += cur.kept.length;
+      }
+      done += cur.kept.length + cur.skipped;
+      opts.onProgress?.(done, total, `embedding with ${bb.name}`);
+    }
+    return { computed, provider };
+  } finally {
+    await session.release().catch(() => undefined);
+  }
+}
