@@ -90,7 +90,7 @@ export function parseMediaPath(path: string): MediaRequest | null {
   return { kind: m[1] as 'thumb' | 'image', imageId };
 }
 
-/** Headers on every answer of both front ends (`serve` adds its own on top: security-headers.ts). */
+/** Headers on every answer of both front ends (`serve` adds its own on top: SECURITY_HEADERS in serve/answers.ts). */
 export const BASE_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',

@@ -14,7 +14,11 @@ export async function runCli(argv: string[]): Promise<number> {
     .version(APP_VERSION, '-V, --version')
     .option('--home <dir>', 'folder with the database, caches and checkpoints (env MIXUP_STUDIO_HOME)')
     .option('--json', 'print exactly one JSON document on stdout; progress and logs go to stderr')
-    .showHelpAfterError()
+    // CLI.md: an error is one stderr line naming what is at fault. Commander's usage errors (an unknown command,
+    // a missing argument, a value outside its choices) keep its wording, on one line, with where help is.
+    .configureOutput({
+      outputError: (text, write) => write(`mixup-studio: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (see --help)\n`),
+    })
     .exitOverride();
   const cli = createRuntime(program);
   for (const register of registrations) register(program, cli);

@@ -55,9 +55,9 @@ function inode(file: string): string | null {
 
 /**
  * Takes the lock, or returns null when a live process holds it. Throws AppError 'io' when the file cannot be
- * made (a read-only or full disk).
+ * made (a read-only or full disk), naming it as `what` ('run lock', 'index lock').
  */
-export function acquireFileLock(file: string): FileLock | null {
+export function acquireFileLock(file: string, what = 'lock'): FileLock | null {
   const key = resolve(file);
   if (held.has(key)) return null;
   // A holder deletes the file before letting go; whoever had it open by then locked a file nobody can see.
@@ -80,7 +80,7 @@ export function acquireFileLock(file: string): FileLock | null {
     } catch (err) {
       db?.close();
       if (isBusy(err)) return null;
-      throw new AppError('io', `cannot take the lock ${file}: ${(err as Error).message}`);
+      throw new AppError('io', `cannot take the ${what} ${file}: ${(err as Error).message}`);
     }
     const conn = db;
     held.set(key, conn);
@@ -100,7 +100,7 @@ export function acquireFileLock(file: string): FileLock | null {
       },
     };
   }
-  throw new AppError('io', `cannot take the lock ${file}: it keeps being replaced`);
+  throw new AppError('io', `cannot take the ${what} ${file}: it keeps being replaced`);
 }
 
 /** Whether a live process holds the lock at `file` (never writes, never takes the lock for more than a read). */

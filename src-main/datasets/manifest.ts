@@ -182,8 +182,10 @@ export function* readManifest(file: string): Generator<CsvRow> {
       if (!order) throw notManifest(file, 'expected a header with path and label columns');
       continue;
     }
-    // A row of another width is left as it is: the scan reports its count of fields.
-    yield row.cells.length === order.length ? { ...row, cells: order.map((i) => row.cells[i]!) } : row;
+    // A shorter row (a trailing empty split left out) is read by the header's columns, its missing cells empty;
+    // a row of one field or more fields than the header is left as it is: the scan reports its count of fields.
+    const n = row.cells.length;
+    yield n >= 2 && n <= order.length ? { ...row, cells: order.map((i) => row.cells[i] ?? '') } : row;
   }
   if (!order) throw notManifest(file, 'expected a header with path and label columns');
 }

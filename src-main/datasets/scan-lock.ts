@@ -38,7 +38,7 @@ export function acquireScanLock(db: Db, root: string, datasetName: string): Scan
   const pidFile = `${file}.pid`;
   let lock;
   try {
-    lock = acquireFileLock(file);
+    lock = acquireFileLock(file, 'index lock');
   } catch (err) {
     throw new AppError('io', `cannot index ${root}: ${(err as Error).message}`);
   }

@@ -1,5 +1,5 @@
 /**
- * Preload of the sandboxed page: exposes `window.api` (BridgeApi in ./bridge.ts) and nothing else. The
+ * Preload of the sandboxed page: exposes `window.api` (BridgeApi in ../api/bridge.ts) and nothing else. The
  * page never sees `ipcRenderer`: it can invoke only contract operation names (`feature:verb`), cancel its
  * own calls, listen to events and open the folder dialog. Bundled by electron-vite as CommonJS, as a
  * sandboxed preload must be (it may `require('electron')` and nothing from disk).

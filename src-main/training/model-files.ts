@@ -50,12 +50,24 @@ function isInside(root: string, p: string): boolean {
 /**
  * Reads and checks `dir/model.json` and its weight files. `remedy` ends the messages ("re-export the run").
  */
-/** The layer sizes a topology declares, and where its kernel's shape says each must be. */
-const SIZE_FIELDS: Array<{ field: string; axis: (rank: number) => number }> = [
-  { field: 'filters', axis: (rank) => rank - 1 }, // Conv kernels: [kh, kw, in, filters]
-  { field: 'units', axis: (rank) => rank - 1 }, // Dense kernels: [in, units]
-  { field: 'depth_multiplier', axis: (rank) => rank - 1 }, // depthwise kernels: [kh, kw, in, multiplier]
-];
+/**
+ * The layer sizes a topology declares, per layer class, and which kernel's axis must hold each (Keras' weight
+ * layouts). Classes not listed (recurrent layers, whose kernels stack gates) are not checked here.
+ */
+const SIZE_RULES: Record<string, Array<{ field: string; kernel: string; axis: (rank: number) => number }>> = {
+  Conv1D: [{ field: 'filters', kernel: 'kernel', axis: (r) => r - 1 }], // [k, in, filters]
+  Conv2D: [{ field: 'filters', kernel: 'kernel', axis: (r) => r - 1 }], // [kh, kw, in, filters]
+  Conv3D: [{ field: 'filters', kernel: 'kernel', axis: (r) => r - 1 }],
+  Conv2DTranspose: [{ field: 'filters', kernel: 'kernel', axis: (r) => r - 2 }], // [kh, kw, filters, in]
+  Dense: [{ field: 'units', kernel: 'kernel', axis: (r) => r - 1 }], // [in, units]
+  DepthwiseConv2D: [{ field: 'depth_multiplier', kernel: 'depthwise_kernel', axis: (r) => r - 1 }], // [kh, kw, in, multiplier]
+  SeparableConv2D: [
+    { field: 'depth_multiplier', kernel: 'depthwise_kernel', axis: (r) => r - 1 },
+    { field: 'filters', kernel: 'pointwise_kernel', axis: (r) => r - 1 }, // [1, 1, in·multiplier, filters]
+  ],
+};
+/** The kernel whose first two axes are the layer's kernel_size. */
+const SPATIAL_KERNEL: Record<string, string> = { Conv2D: 'kernel', Conv2DTranspose: 'kernel', DepthwiseConv2D: 'depthwise_kernel', SeparableConv2D: 'depthwise_kernel' };
 
 /**
  * Every layer size the topology declares (a Conv's `filters` and `kernel_size`, a Dense's `units`, a
@@ -64,26 +76,27 @@ const SIZE_FIELDS: Array<{ field: string; axis: (rank: number) => number }> = [
  * minutes and gigabytes to be refused; checked here, it is refused before anything is built.
  */
 function checkLayerSizes(topology: object, specs: WeightSpec[], notAModel: (why: string) => AppError): void {
-  const kernels = new Map(specs.filter((w) => /\/(depthwise_)?kernel$/.test(w.name)).map((w) => [w.name.replace(/\/(depthwise_)?kernel$/, ''), w.shape]));
+  const kernelOf = (layer: string, kernel: string) => specs.find((w) => w.name === `${layer}/${kernel}` || w.name.endsWith(`/${layer}/${kernel}`))?.shape;
   const visit = (node: unknown, depth: number): void => {
     if (depth > 8 || node === null || typeof node !== 'object') return;
-    const { config } = node as { config?: unknown };
+    const { config, class_name: cls } = node as { config?: unknown; class_name?: unknown };
     if (config === null || typeof config !== 'object') return;
     const c = config as Record<string, unknown>;
     if (Array.isArray(c.layers)) for (const l of c.layers) visit(l, depth + 1);
     const name = typeof c.name === 'string' ? c.name : undefined;
-    const declared = SIZE_FIELDS.filter((f) => c[f.field] !== undefined);
-    if (declared.length === 0 || name === undefined) return;
-    const shape = [...kernels.entries()].find(([k]) => k === name || k.endsWith(`/${name}`))?.[1];
-    if (!shape) throw notAModel(`layer ${name} declares ${declared.map((f) => f.field).join(', ')} but the manifest holds no kernel for it`);
-    for (const f of declared) {
-      if (c[f.field] !== shape[f.axis(shape.length)]) {
-        throw notAModel(`layer ${name} declares ${f.field} ${String(c[f.field]).slice(0, 20)}, its kernel in the manifest has shape [${shape.join(', ')}]`);
+    const rules = typeof cls === 'string' ? (SIZE_RULES[cls] ?? []).filter((r) => c[r.field] !== undefined) : [];
+    if (rules.length === 0 || name === undefined) return;
+    for (const r of rules) {
+      const shape = kernelOf(name, r.kernel);
+      if (!shape) throw notAModel(`layer ${name} declares ${r.field} but the manifest holds no ${r.kernel} for it`);
+      if (c[r.field] !== shape[r.axis(shape.length)]) {
+        throw notAModel(`layer ${name} declares ${r.field} ${String(c[r.field]).slice(0, 20)}, its ${r.kernel} in the manifest has shape [${shape.join(', ')}]`);
       }
     }
     const k = c.kernel_size;
-    if (Array.isArray(k) && shape.length === 4 && (k[0] !== shape[0] || k[1] !== shape[1])) {
-      throw notAModel(`layer ${name} declares kernel_size [${k.slice(0, 2).join(', ')}], its kernel in the manifest has shape [${shape.join(', ')}]`);
+    const spatial = SPATIAL_KERNEL[cls as string] ? kernelOf(name, SPATIAL_KERNEL[cls as string]!) : undefined;
+    if (Array.isArray(k) && spatial && spatial.length === 4 && (k[0] !== spatial[0] || k[1] !== spatial[1])) {
+      throw notAModel(`layer ${name} declares kernel_size [${k.slice(0, 2).join(', ')}], its kernel in the manifest has shape [${spatial.join(', ')}]`);
     }
   };
   const t = topology as { model_config?: unknown };

@@ -69,7 +69,7 @@ export async function claimRunExclusive(services: Services, runId: number, pid =
   const db = services.db;
   const f = runFolders(services, runId);
   const before = runningPid(db, runId);
-  const lock = acquireFileLock(f.lockFile);
+  const lock = acquireFileLock(f.lockFile, 'run lock');
   if (!lock) {
     // The holder may not have written its pid yet (the row still names nobody, or the dead one before it):
     // give it a moment, for an exact message.

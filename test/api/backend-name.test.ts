@@ -35,6 +35,7 @@ describe('backend names', () => {
     const bad = await runCli(['bench', 'train', '--backend', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/'--backend <name>' argument 'nope' is invalid\. Allowed choices are tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu/);
+    expect(bad.stderr.trim().split('\n'), 'one stderr line (CLI.md)').toHaveLength(1);
     const arch = await runCli(['bench', 'train', '--arch', 'vgg']);
     expect(arch.code).toBe(2);
     expect(arch.stderr).toMatch(/Allowed choices are cnn-small, resnet20, mobilenetv2/);

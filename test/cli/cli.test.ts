@@ -18,7 +18,11 @@ describe('mixup-studio command basics', () => {
     const r = await runCli(['no-such-command']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/unknown command 'no-such-command'/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stdout).toBe('');
+    const missing = await runCli(['index']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe("mixup-studio: missing required argument 'dir' (see --help)\n");
   });
 
   it('names the database file when the home holds a database from a newer version', async () => {

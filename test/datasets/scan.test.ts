@@ -249,6 +249,27 @@ describe('splits', () => {
     expect(bad.map((x) => x.reason).join('\n')).toMatch(/empty label/);
     expect(bad.map((x) => x.reason).join('\n')).toMatch(/unknown split 'holdout'/);
   });
+
+  it('reads a manifest whose header orders the columns label,split,path, rows with the split left out included (found by review: read by position)', async () => {
+    const t = tempDir('mixup-manifest-order-');
+    cleanups.push(t.cleanup);
+    const m = await buildManifestTree(t.dir);
+    const good = (m.good as { rel: string; cls: string }[]).slice(0, 4);
+    const lines = ['label,split,path', ...good.map((g, i: number) => (i % 2 ? `${g.cls},train,${g.rel}` : `${g.cls},,${g.rel}`))];
+    // A row of two fields under a three-column header: label and split, its path missing.
+    lines.push(`${good[0]!.cls},val`);
+    const manifest = join(t.dir, 'reordered.csv');
+    writeFileSync(manifest, `${lines.join('\n')}\n`);
+    const s = home();
+    const r = await scanDataset(s.db, { root: m.root, manifest, workers: 0 });
+    expect(r.images).toBe(4);
+    const rows = splitsOf(s.db, r.dataset.id);
+    for (const [i, g] of good.entries()) {
+      expect(rows.has(g.rel), g.rel).toBe(true);
+      if (i % 2) expect(rows.get(g.rel)).toBe('train');
+    }
+    expect(r.skipped.map((x) => x.reason)).toEqual([expect.stringMatching(/reordered\.csv line 6: empty path/)]);
+  });
 });
 
 describe('cancel and crash consistency', () => {
