@@ -1,7 +1,7 @@
 /** Input schemas for the references every front end passes: a dataset by name or id, a run by id. */
 import { z } from 'zod';
 import { pathTextProblem } from '../core/user-files';
-import { BACKEND_ORDER } from '../training/engine/index';
+import { BACKEND_ORDER, unknownBackendMessage } from '../training/engine/index';
 
 /** A dataset's name (as given by `--name`) or its numeric id. */
 export const datasetRef = z.union([z.string().min(1), z.number().int().positive()]);
@@ -21,7 +21,7 @@ export const pathText = (required = 'must be a path') =>
 
 /** A training backend by name (`--backend`); left out, the best one that loads is chosen. */
 export const backendName = z.enum(BACKEND_ORDER, {
-  error: (issue) => `unknown backend '${String(issue.input)}' (one of ${BACKEND_ORDER.join(', ')})`,
+  error: (issue) => unknownBackendMessage(issue.input),
 });
 
 /** A run id, as a number or as the digits a command line gives. */

@@ -3,7 +3,7 @@ import { invokeOperation } from '../api/contract';
 import type { EventTopic, OpInputOf, OpName, OpResult } from '../api/types';
 import { AppError, cancelled, toErrorEnvelope } from '../core/errors';
 import { defaultHome } from '../core/home';
-import { createCore, type Core } from '../api/core';
+import { createCore, type Core, type MediaResolver } from '../api/core';
 import { ProgressBar, type ProgressData } from './progress';
 
 export interface InvokeOptions {
@@ -51,7 +51,9 @@ export function createRuntime(program: Command): CliRuntime & { dispose(): void 
     async core() {
       if (!core) {
         const { operations } = await import('../api/operations');
-        core ??= createCore({ home: runtime.home, operations });
+        // Media (sharp) load on the first image asked for (`serve`), not with every command.
+        const resolveMedia: MediaResolver = async (s, kind, id) => (await import('../datasets/media')).resolveMedia(s, kind, id);
+        core ??= createCore({ home: runtime.home, operations, resolveMedia });
       }
       return core;
     },

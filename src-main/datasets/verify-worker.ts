@@ -4,6 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
+import { mapLimit } from '../core/map-limit';
 import { verifyOne, type VerifyItem, type VerifyOutcome } from './verify-one';
 
 // Parallelism comes from the pool (one worker per core); one libvips thread per decode avoids oversubscription.
@@ -13,19 +14,9 @@ sharp.cache(false);
 
 const IN_FLIGHT = 8;
 
-async function handle(items: VerifyItem[]): Promise<VerifyOutcome[]> {
-  const out: VerifyOutcome[] = new Array(items.length);
-  let next = 0;
-  // Several decodes in flight per worker: sharp runs them on libuv's threads, this thread only feeds them.
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await verifyOne(items[i]);
-      }
-    }),
-  );
-  return out;
+/** Several decodes in flight per worker: sharp runs them on libuv's threads, this thread only feeds them. */
+function handle(items: VerifyItem[]): Promise<VerifyOutcome[]> {
+  return mapLimit(items, IN_FLIGHT, verifyOne);
 }
 
 parentPort?.on('message', (items: VerifyItem[]) => {

@@ -14,7 +14,7 @@ import { finishAudit, newAccumulator, recordPlan, type AuditAccumulator, type Ep
 import { cutmixBox } from './cutmix';
 import { KIND_CUTMIX, KIND_MIXUP, KIND_NONE, type MixPlan, type UnmixedReason } from './mix-plan';
 import { PartnerDrawer, policyMatrix, type PairPolicy } from './pairing';
-import type { Rng } from './rng';
+import { epochOrder, type Rng } from './rng';
 import { scheduleForEpoch, type EpochSchedule } from './schedule';
 
 export type { AuditAccumulator, EpochAudit, LambdaHistogram } from './audit';
@@ -245,9 +245,7 @@ export class Planner {
       reasons[0] = this.rng.next() < s.prob ? 'alone' : 'prob';
       return;
     }
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    this.rng.shuffle(order);
+    const order = epochOrder(n, this.rng);
     const matched = new Uint8Array(n);
     const candidates = new Int32Array(n);
     const leftovers: number[] = [];

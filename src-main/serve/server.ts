@@ -22,6 +22,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Operation } from '../api/contract';
 import type { MediaResolver } from '../api/core';
+import type { TrainingTransport } from '../training/host';
 import { AppError, toErrorEnvelope } from '../core/errors';
 import type { Services } from '../core/services';
 import { CallRegistry } from '../api/calls';
@@ -51,6 +52,8 @@ export interface ServeOptions {
   token?: string;
   /** An image's bytes by id (src-main/datasets/media.ts `resolveMedia`: checked, bounded, read whole). */
   resolveMedia?: MediaResolver;
+  /** The core's training transport (api/core.ts): how a run started from the page gets its process. */
+  trainingTransport?: () => TrainingTransport;
   /** Where handler failures are logged (default: stderr). */
   log?: (line: string) => void;
 }
@@ -94,7 +97,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const token = opts.token ?? randomBytes(32).toString('hex');
   const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const calls = new CallRegistry(opts.operations, () => opts.services);
+  const calls = new CallRegistry(opts.operations, () => opts.services, opts.trainingTransport);
   let port = opts.port ?? 0;
   const cookieName = () => `mixup_token_${port}`;
   const authorize = authorizer({ hosts: hostCheck(host, opts.allowHosts), token, cookieName });

@@ -4,21 +4,12 @@
  * (transferred, not copied) or the reason an image failed.
  */
 import { parentPort } from 'node:worker_threads';
+import { mapLimit } from '../core/map-limit';
 import { decodeToCache, type DecodeJob, type DecodeOutcome } from './decode';
 
-async function handle(jobs: DecodeJob[]): Promise<DecodeOutcome[]> {
-  const out: DecodeOutcome[] = new Array(jobs.length);
-  let next = 0;
-  // Two decodes in flight per worker keep libvips busy while the other file is read.
-  await Promise.all(
-    [0, 1].map(async () => {
-      while (next < jobs.length) {
-        const i = next++;
-        out[i] = await decodeToCache(jobs[i]);
-      }
-    }),
-  );
-  return out;
+/** Two decodes in flight per worker keep libvips busy while the other file is read. */
+function handle(jobs: DecodeJob[]): Promise<DecodeOutcome[]> {
+  return mapLimit(jobs, 2, decodeToCache);
 }
 
 parentPort?.on('message', (jobs: DecodeJob[]) => {

@@ -23,7 +23,7 @@ import type { EmitTrainEvent, TrainEventMap, TrainTopic } from './train-events';
 export interface WorkerJob {
   home: string;
   runId: number;
-  /** Checked by the op (isBackendName) before the job is made. */
+  /** Checked by the op's input schema (backendName in api/refs.ts) before the job is made. */
   backend?: BackendName;
   threads?: number;
   resume: boolean;

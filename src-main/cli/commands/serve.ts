@@ -26,11 +26,10 @@ export function register(program: Command, cli: CliRuntime): void {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port: '${flags.port}' is not a port number (0-65535)`);
       const host = flags.host ?? '127.0.0.1';
-      const [{ startServer }, { isLoopback, parseAllowedHost }, { rendererDir }, { resolveMedia }] = await Promise.all([
+      const [{ startServer }, { isLoopback, parseAllowedHost }, { rendererDir }] = await Promise.all([
         import('../../serve/server'),
         import('../../serve/hosts'),
         import('../../api/page-files'),
-        import('../../datasets/media'),
       ]);
       // Checked before anything starts: a bad name is a usage error (exit 2) naming the value.
       const allowHosts = flags.allowHost.map(parseAllowedHost);
@@ -40,7 +39,7 @@ export function register(program: Command, cli: CliRuntime): void {
             '(requests must still name this machine in their Host header: its name, its addresses, or an --allow-host name)',
         );
       }
-      const { services, operations } = await cli.core();
+      const { services, operations, resolveMedia, trainingTransport } = await cli.core();
       const server = await startServer({
         services,
         operations,
@@ -49,6 +48,7 @@ export function register(program: Command, cli: CliRuntime): void {
         allowHosts,
         port,
         resolveMedia,
+        trainingTransport,
         log: (line) => cli.warn(line),
       });
       if (cli.json) process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);

@@ -45,6 +45,11 @@ let current: EngineInfo | undefined;
 let pending: Promise<EngineInfo> | undefined;
 let pendingKey = '';
 
+/** The one wording of an unknown backend (the zod enum in api/refs.ts and the engine say the same). */
+export function unknownBackendMessage(name: unknown): string {
+  return `unknown backend '${String(name)}' (one of ${BACKEND_ORDER.join(', ')})`;
+}
+
 export function isBackendName(v: string): v is BackendName {
   return (BACKEND_ORDER as readonly string[]).includes(v);
 }
@@ -157,7 +162,7 @@ async function tryWasm(tf: Tf, threads: number, warnings: string[]): Promise<{ d
 
 async function init(opts: EngineOptions): Promise<EngineInfo> {
   if (opts.backend !== undefined && !isBackendName(opts.backend)) {
-    throw new AppError('input', `unknown backend '${String(opts.backend)}': use one of ${BACKEND_ORDER.join(', ')}`);
+    throw new AppError('input', unknownBackendMessage(opts.backend));
   }
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1 || opts.threads > 64)) {
     throw new AppError('input', `threads must be an integer from 1 to 64 (got ${String(opts.threads)})`);
