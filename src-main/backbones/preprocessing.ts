@@ -3,19 +3,12 @@
  * std[c]`, at `inputSize`, resized by `resize`, laid out as `layout` (one image of the batch).
  */
 import { AppError } from '../core/errors';
-import type { ResizeMode } from '../training/decode';
+import type { Preprocessing, ResizeMode } from '../config/preprocessing';
 
 export type Layout = 'NCHW' | 'NHWC';
 
-export interface BackbonePreprocessing {
-  inputSize: [number, number];
-  channels: 1 | 3;
-  scale: number;
-  mean: number[];
-  std: number[];
-  resize: ResizeMode;
-  layout: Layout;
-}
+/** A run's Preprocessing (config/preprocessing.ts) with the layout a backbone always states. */
+export type BackbonePreprocessing = Omit<Preprocessing, 'layout' | 'backbone'> & { layout: Layout };
 
 /** What the user may say on import (`--input-size`, `--channels`, …); anything left out is read or defaulted. */
 export interface PreprocessingFlags {

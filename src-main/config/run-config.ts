@@ -84,6 +84,15 @@ export const modelSchema = z.strictObject({
     .default(null),
   /** 1 (grey) or 3 (RGB); null = 1 when every training image is grey, else 3. */
   channels: z.union([z.literal(1), z.literal(3)], { error: 'must be 1 or 3' }).nullable().default(null),
+  /**
+   * A pretrained backbone by name (`backbone import`); null = train `arch` from scratch. With one, `inputSize`
+   * and `channels` are the backbone's, and a head trains on its cached embeddings (MixUp at the `features` point).
+   */
+  backbone: z.string().min(1, 'name a backbone, or null').nullable().default(null),
+  /** `none`: the backbone is frozen; `all` or N: its last N layers train too (tfjs layers backbones). */
+  fineTune: z.union([z.literal('none'), z.literal('all'), z.number().int('must be a whole number of layers').min(1, 'must be ≥ 1')], { error: "must be 'none', 'all' or a number of layers" }).default('none'),
+  /** The head on a backbone's features: a hidden ReLU layer of `hidden` units before the classifier (0 = none, a linear probe). */
+  head: z.strictObject({ hidden: z.number().int('must be a whole number').min(0, 'must be ≥ 0').max(8192, 'must be ≤ 8192').default(0) }).prefault({}),
 });
 
 export const optimizerSchema = z.strictObject({

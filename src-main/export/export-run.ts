@@ -167,6 +167,11 @@ export async function exportRun(
     throw new AppError('not-found', `run ${run.id} has no trained model to export (status ${run.status}${run.error ? `: ${run.error}` : ''})`);
   }
   if (!run.preprocessing) throw new AppError('corrupt', `run ${run.id} has no recorded preprocessing; it cannot be exported`);
+  if (run.preprocessing.backbone) {
+    // One model (backbone graph + head) is what an export of a backbone run must be; writing the head alone would
+    // give a file that classifies embeddings, not images.
+    throw new AppError('unsupported', `run ${run.id} trained a head on backbone '${run.preprocessing.backbone.name}': exporting backbone + head as one model is not supported yet (the run's head is in ${run.modelDir})`);
+  }
   checkOutDir(resolve(input.out));
   const warnings: string[] = [];
   if (run.status !== 'completed') warnings.push(`run ${run.id} is ${run.status}: exporting the weights of its last finished epoch`);

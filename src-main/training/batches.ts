@@ -20,10 +20,19 @@ export interface Batch {
 }
 
 /**
+ * What the loop trains and evaluates on: `size` samples, batches by position. The images of a store
+ * (BatchMaker) or a backbone's cached embeddings (./embedding-batches.ts).
+ */
+export interface BatchSource {
+  readonly size: number;
+  batch(indices: ArrayLike<number>, augRng: Rng | null): Promise<Batch>;
+}
+
+/**
  * Makes batches from a store. Augmentation draws from the generator passed in, in sample order, so the same
  * generator (and the same epoch order) gives the same batches.
  */
-export class BatchMaker {
+export class BatchMaker implements BatchSource {
   private readonly labels: Int32Array;
 
   constructor(

@@ -5,6 +5,7 @@
  * why an image failed instead of throwing.
  */
 import { ImageReadError, readImageFileAsync } from '../datasets/read-file';
+import type { ResizeMode } from '../config/preprocessing';
 import { writeAtomic } from './pixel-cache';
 
 /** One image for a decode worker: where it is, where its cache file goes ('' = none), the target format. */
@@ -50,11 +51,6 @@ export async function decodeToCache(job: DecodeJob): Promise<DecodeOutcome> {
   return { pixels, error: null };
 }
 
-/**
- * How an image is brought to the input size: 'fill' stretches it to the size (the app's models); 'center-crop'
- * scales its shorter side to the size and cuts the centre (the torchvision/timm convention of pretrained backbones).
- */
-export type ResizeMode = 'fill' | 'center-crop';
 
 /**
  * Decodes one image file to `h·w·c` uint8 pixels (`resize`, 'fill' by default; alpha dropped, grey or sRGB). The file is read

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AppError } from '../core/errors';
 import type { Mixer, MixPlan } from '../mixup/mixer';
 import { epochOrder, type Rng } from '../mixup/rng';
-import type { Batch, BatchMaker } from './batches';
+import type { Batch, BatchSource } from './batches';
 import { evaluateProbabilities, type EvalMetrics } from './metrics';
 import type { Network } from './models';
 import { learningRateAt, type Optimizer, type OptimizerConfig } from './optim';
@@ -51,8 +51,8 @@ export interface LoopSetup {
   /** Images per validation batch (default max(batchSize, 256)): smaller when that would not fit in memory. */
   evalBatchSize?: number;
   numClasses: number;
-  train: BatchMaker;
-  val: BatchMaker | null;
+  train: BatchSource;
+  val: BatchSource | null;
   mixer: Mixer;
   streams: LoopStreams;
   /** First epoch to run (0, or the checkpoint's epoch on resume). */
@@ -161,7 +161,7 @@ export async function trainStep({ net, optimizer, vars, batch, mixer, epoch, num
  * Softmax probabilities of a whole split, in order, with the mean loss. No mixer, no augmentation, BatchNorm
  * in inference mode.
  */
-export async function evaluate(net: Network, data: BatchMaker, batchSize: number, numClasses: number): Promise<EvalMetrics & { loss: number }> {
+export async function evaluate(net: Network, data: BatchSource, batchSize: number, numClasses: number): Promise<EvalMetrics & { loss: number }> {
   const n = data.size;
   const probs = new Float32Array(n * numClasses);
   const labels = new Int32Array(n);

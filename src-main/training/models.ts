@@ -281,6 +281,47 @@ export function buildNetwork(spec: ModelSpec, seed: number): Network {
   return { model, blocks: runners, blockNames: blocks.map((b) => b.name), blockInputShapes: shapes };
 }
 
+export interface HeadSpec {
+  /** Length of the backbone's feature vector. */
+  featureSize: number;
+  numClasses: number;
+  /** Units of a hidden ReLU layer before the classifier; 0 = none (a linear probe). */
+  hidden: number;
+}
+
+/**
+ * The head trained on a frozen backbone's cached embeddings: features → [dense(hidden) + ReLU] → logits →
+ * softmax, seeded like the zoo. Its input is the feature vector held as a 1×1×D map, so the training loop,
+ * the mixer (MixUp of the features: the `features` mixing point) and evaluation treat it like any network.
+ */
+export function buildHeadNetwork(spec: HeadSpec, seed: number): Network {
+  if (!Number.isInteger(spec.featureSize) || spec.featureSize < 1) throw new AppError('input', `the backbone's feature size must be ≥ 1, got ${spec.featureSize}`);
+  if (!Number.isInteger(spec.numClasses) || spec.numClasses < 2) throw new AppError('input', `numClasses: a classifier needs at least 2 classes, got ${spec.numClasses}`);
+  const init = new Init(seed);
+  const blocks: BlockDef[] = [];
+  let width = spec.featureSize;
+  const flat = tf.layers.flatten({ name: 'features' });
+  if (spec.hidden > 0) {
+    const d = dense(init, 'head_hidden', width, spec.hidden, 'relu');
+    blocks.push({ name: 'hidden', apply: (x, kw) => d.apply(flat.apply(x, kw), kw) as Sym });
+    width = spec.hidden;
+  }
+  const logits = dense(init, 'head_logits', width, spec.numClasses);
+  const first = blocks.length === 0;
+  blocks.push({ name: 'logits', apply: (x, kw) => logits.apply(first ? flat.apply(x, kw) : x, kw) as Sym });
+  const input = tf.input({ shape: [1, 1, spec.featureSize], name: 'features_in' });
+  let x: Sym = input;
+  const shapes: number[][] = [];
+  for (const b of blocks) {
+    shapes.push(x.shape.slice(1) as number[]);
+    x = b.apply(x);
+  }
+  const probs = tf.layers.softmax({ name: 'probabilities' }).apply(x) as Sym;
+  const model = tf.model({ inputs: input, outputs: probs, name: 'head' });
+  const runners = blocks.map((b) => (t: tf.Tensor, training: boolean) => b.apply(t as unknown as Sym, { training }) as unknown as tf.Tensor);
+  return { model, blocks: runners, blockNames: blocks.map((b) => b.name), blockInputShapes: shapes };
+}
+
 /** The contract's entry point: input → softmax probabilities, blocks named `b<k>_…`. */
 export function buildModel(spec: ModelSpec, seed: number): tf.LayersModel {
   return buildNetwork(spec, seed).model;

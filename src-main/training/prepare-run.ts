@@ -7,10 +7,10 @@ import { AppError } from '../core/errors';
 import type { Services } from '../core/services';
 import type { Db } from '../db/connection';
 import { blockNamesFor, validateModelSpec } from '../config/model-spec';
-import { resolveRunConfig } from '../config/run-config';
+import { resolveRunConfig, type RunConfig } from '../config/run-config';
 import { configForDataset, datasetModelDefaults } from '../datasets/model-defaults';
 import { getPolicy } from '../datasets/policy-repository';
-import { datasetFingerprint, listClasses, listUsableImages, resolveDataset } from '../datasets/repository';
+import { datasetFingerprint, listClasses, listUsableImages, resolveDataset, type UsableImage } from '../datasets/repository';
 import { fingerprintWarning, splitExportedConfig } from '../config/export-file';
 import { policyMatrix, type PairPolicy } from '../mixup/pairing';
 import { createRun, getRun, setRunPaths } from './runs-repository';
@@ -41,6 +41,51 @@ export function prepareResume(db: Db, req: { run: number | string; dataset?: num
   return run.id;
 }
 
+/** The config of a run from scratch: the model's input shape from the dataset where left open, the spec checked. */
+function imageConfig(raw: RunConfig, train: UsableImage[], numClasses: number, source: string): RunConfig {
+  const resolvedShape = configForDataset(raw, train);
+  const inputSize = resolvedShape.model.inputSize;
+  if (!inputSize) throw new AppError('input', `${source}: model.inputSize: the dataset's image sizes are unknown; set it`);
+  // A config that names its input size still takes the dataset's channels when it leaves them open.
+  const channels = resolvedShape.model.channels ?? datasetModelDefaults(train).channels;
+  const config = { ...resolvedShape, model: { ...resolvedShape.model, inputSize, channels } };
+  // Model spec checked here, before any run exists.
+  try {
+    validateModelSpec({ arch: config.model.arch, inputSize, channels: config.model.channels, numClasses });
+  } catch (err) {
+    throw new AppError('input', `${source}: ${(err as Error).message}`);
+  }
+  return config;
+}
+
+/**
+ * The config of a run on a pretrained backbone: the backbone must be imported, its input shape is the model's,
+ * and what cannot apply to a frozen backbone's fixed embeddings is refused naming the field.
+ */
+async function backboneConfig(db: Db, raw: RunConfig, source: string): Promise<RunConfig> {
+  const { findBackbone, listBackbones } = await import('../backbones/repository');
+  const name = raw.model.backbone!;
+  const bb = findBackbone(db, name);
+  if (!bb) {
+    const names = listBackbones(db).map((b) => b.name);
+    throw new AppError('input', `${source}: model.backbone: '${name}' is not imported (${names.length ? `imported: ${names.join(', ')}` : 'import one with `backbone import PATH --name NAME`'})`);
+  }
+  const refuse = (field: string, why: string) => new AppError('input', `${source}: ${field}: ${why}`);
+  if (raw.model.fineTune !== 'none') throw refuse('model.fineTune', `backbone '${bb.name}' is ${bb.format}: only a tfjs layers backbone can be fine-tuned; an ONNX backbone trains frozen ('none')`);
+  if (raw.mixup.manifold) throw refuse('mixup.manifold', 'with a frozen backbone MixUp mixes its embeddings (the features point); mixing the images, [0], is not supported yet: leave it null');
+  if (raw.mixup.cutmixAlpha > 0) throw refuse('mixup.cutmixAlpha', 'CutMix cuts boxes out of images; a frozen backbone trains on its embeddings, where there is no box to cut: set it to 0');
+  if (raw.augment.flip || raw.augment.padCrop > 0) {
+    throw refuse(raw.augment.flip ? 'augment.flip' : 'augment.padCrop', "a frozen backbone's embeddings are computed once per image, so per-epoch augmentation cannot reach them: turn it off");
+  }
+  const { inputSize, channels } = bb.preprocessing;
+  for (const [field, given, wanted] of [['model.inputSize', raw.model.inputSize, inputSize], ['model.channels', raw.model.channels, channels]] as const) {
+    if (given !== null && JSON.stringify(given) !== JSON.stringify(wanted)) {
+      throw refuse(field, `backbone '${bb.name}' takes ${JSON.stringify(wanted)}, not ${JSON.stringify(given)} (leave it null)`);
+    }
+  }
+  return { ...raw, model: { ...raw.model, inputSize, channels } };
+}
+
 /**
  * A new run's row, with its config resolved against the dataset and its folders set; `warn` hears what the
  * user should know (the dataset changed since an exported config, a policy snapshot that differs).
@@ -63,18 +108,7 @@ export async function prepareNewRun(
   if (classes.length < 2) throw new AppError('input', `dataset '${ds.name}' has ${classes.length} class(es); a classifier needs at least 2`);
   const train = listUsableImages(db, ds.id, { split: 'train' });
   if (train.length === 0) throw new AppError('input', `dataset '${ds.name}' has no usable images in its training split`);
-  const resolvedShape = configForDataset(raw, train);
-  const inputSize = resolvedShape.model.inputSize;
-  if (!inputSize) throw new AppError('input', `${source}: model.inputSize: the dataset's image sizes are unknown; set it`);
-  // A config that names its input size still takes the dataset's channels when it leaves them open.
-  const channels = resolvedShape.model.channels ?? datasetModelDefaults(train).channels;
-  const config = { ...resolvedShape, model: { ...resolvedShape.model, inputSize, channels } };
-  // Model spec and manifold layers are checked here, before any run exists.
-  try {
-    validateModelSpec({ arch: config.model.arch, inputSize, channels: config.model.channels, numClasses: classes.length });
-  } catch (err) {
-    throw new AppError('input', `${source}: ${(err as Error).message}`);
-  }
+  const config = raw.model.backbone ? await backboneConfig(db, raw, source) : imageConfig(raw, train, classes.length, source);
   if (config.mixup.manifold) {
     const names = blockNamesFor(config.model.arch).slice(0, -1);
     for (const l of config.mixup.manifold.layers) {

@@ -18,9 +18,9 @@ export interface RunStatusEvent {
   signal?: string | null;
 }
 
-/** Progress of a run: decoding the images, then training batch by batch. */
+/** Progress of a run: decoding the images (or embedding them with a backbone), then training batch by batch. */
 export type TrainProgressEvent =
-  | { runId: number; phase: 'decode'; done: number; total: number; label: string }
+  | { runId: number; phase: 'decode' | 'embed'; done: number; total: number; label: string }
   | {
       runId: number;
       phase: 'train';
@@ -44,9 +44,18 @@ export interface TrainEventMap {
   /** What the run trains on after decoding: usable images, how many were decoded, what was left out and why. */
   'train.data': { runId: number; images: number; decoded: number; corrupt: number; vanished: number; unreadable: number };
   'train.engine': { runId: number; backend: string; device: string | null };
+  /** A run on a frozen backbone: its embeddings, how many computed now and how many came from the store. */
+  'train.embeddings': { runId: number; backbone: string; computed: number; cached: number; dim: number; seconds: number };
 }
 
 export type TrainTopic = keyof TrainEventMap;
 
 /** A typed emitter of the run's events. */
 export type EmitTrainEvent = <T extends TrainTopic>(topic: T, data: TrainEventMap[T]) => void;
+
+/** What a run's process reports to, and asks whether to stop. */
+export interface TrainEvents {
+  emit: EmitTrainEvent;
+  /** True once the caller asked to cancel; checked before every batch. */
+  cancelled(): boolean;
+}

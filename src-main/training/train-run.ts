@@ -17,7 +17,8 @@ import { BatchMaker } from './batches';
 import type { BackendName } from './engine/index';
 import { hasCheckpoint, loadCheckpoint, removeStaleTemps, restoreWeights, saveCheckpoint, saveModel } from './checkpoint';
 import { ImageStore, type DataItem } from './image-store';
-import { evaluate, runEpochs, checkManifoldLayers, trainableVariables } from './loop';
+import { evaluate, runEpochs, trainableVariables } from './loop';
+import { prepareRunData } from './run-data';
 import { buildNetwork } from './models';
 import { Optimizer } from './optim';
 import { PIXEL_SCALE, type Preprocessing } from '../config/preprocessing';
@@ -36,13 +37,9 @@ import {
 } from './runs-repository';
 import { acquireFileLock, type FileLock } from '../core/file-lock';
 import { runLockPath } from './run-lock';
-import type { EmitTrainEvent, RunStatusEvent } from './train-events';
+import type { RunStatusEvent, TrainEvents } from './train-events';
 
-export interface TrainEvents {
-  emit: EmitTrainEvent;
-  /** True once the caller asked to cancel; checked before every batch. */
-  cancelled(): boolean;
-}
+export type { TrainEvents } from './train-events';
 
 export interface TrainRunOptions {
   runId: number;
@@ -91,10 +88,6 @@ export async function claimRunExclusive(services: Services, runId: number, pid =
   return lock;
 }
 
-function toItems(images: UsableImage[]): DataItem[] {
-  return images.map((i) => ({ id: i.id, path: i.path, classIndex: i.classIndex, hash: i.hash }));
-}
-
 function named(values: Array<number | null>, classes: string[]): Record<string, number | null> {
   return Object.fromEntries(classes.map((c, k) => [c, values[k] ?? null]));
 }
@@ -140,83 +133,20 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     const engine = await initEngine({ backend: opts.backend, threads: opts.threads });
     for (const w of engine.warnings) ev.emit('train.warning', { runId, message: w });
 
-    const inputSize = config.model.inputSize as [number, number];
-    const channels = config.model.channels as 1 | 3;
-    const train = toItems(listUsableImages(db, ds.id, { split: 'train' }));
-    const val = toItems(listUsableImages(db, ds.id, { split: 'val' }));
-    const test = toItems(listUsableImages(db, ds.id, { split: 'test' }));
-    const all = [...train, ...val, ...test];
-    // Before any decoding: refuse training that cannot fit the backend's memory, naming the knob (issue #11).
-    const { checkTrainingMemory } = await import('./memory-estimate');
-    const memory = checkTrainingMemory({
-      backend: engine.backend,
-      arch: config.model.arch,
-      inputSize,
-      channels,
-      numClasses: classes.length,
-      batchSize: config.batchSize,
-      optimizer: config.optimizer,
-      evalBatchSize: Math.min(Math.max(config.batchSize, 256), Math.max(val.length, test.length)),
-    });
-    // Evaluation in smaller batches when the usual ones would not fit (the estimate lowered it).
-    const evalBatch = Math.max(1, memory.evalBatchSize || Math.max(config.batchSize, 256));
-    const store = await ImageStore.build(all, {
-      inputSize,
-      channels,
-      cacheDir: services.paths.cache,
-      concurrency: 4,
-      // A cancel during decoding stops it too.
-      cancelled: stop,
-      onProgress: (done, total) => ev.emit('train.progress', { runId, phase: 'decode', done, total, label: 'decoding images' }),
-      // The run trains on the file list it took above; a rescan may have removed rows since (nothing to mark then).
-      onCorrupt: (item, reason) => {
-        const marked = markCorruptIfPresent(db, item.id, reason);
-        ev.emit('train.warning', { runId, message: `left out ${item.path}: ${reason}${marked ? ' (marked corrupt)' : ''}` });
-      },
-      // A read error is no verdict on the image: reported, not marked, tried again by the next run.
-      onReadError: (item, reason) =>
-        ev.emit('train.warning', { runId, message: `left out ${item.path}: ${reason} (not marked corrupt; the next run tries it again)` }),
-      onWarning: (message) => ev.emit('train.warning', { runId, message }),
-    });
-    // What the decode left out, by cause (item 7 of issue #11: files that vanished since the list was taken).
-    const left = store.leftOut;
-    ev.emit('train.data', { runId, images: store.items.length, decoded: store.decoded, ...left });
-    if (left.vanished > 0) {
-      ev.emit('train.warning', {
-        runId,
-        message: `left out ${left.vanished} image${left.vanished === 1 ? '' : 's'} vanished since run ${runId} listed its files (deleted, moved, or removed by a rescan)`,
-      });
-    }
-    if (stop()) {
+    const data = await prepareRunData({ services, run, config, datasetId: ds.id, datasetName: ds.name, classes, engine, resume: opts.resume, ev, stop });
+    if (data === 'cancelled' || stop()) {
       if (services.damage) throw services.damage;
       finishRun(db, runId, 'cancelled');
       status('cancelled');
       return 'cancelled';
     }
-    // Split the store by item id into train / val / test views sharing the pixels.
-    const splitOf = new Map<number, 'train' | 'val' | 'test'>();
-    for (const i of train) splitOf.set(i.id, 'train');
-    for (const i of val) splitOf.set(i.id, 'val');
-    for (const i of test) splitOf.set(i.id, 'test');
-    const trainStore = store.subset((it) => splitOf.get(it.id) === 'train');
-    const valStore = store.subset((it) => splitOf.get(it.id) === 'val');
-    const testStore = store.subset((it) => splitOf.get(it.id) === 'test');
-    if (trainStore.items.length === 0) throw new AppError('input', `dataset '${ds.name}' has no usable training images`);
-
-    let pre: Preprocessing;
-    if (run.preprocessing && opts.resume) pre = run.preprocessing;
-    else {
-      const stats = await trainStore.channelStats();
-      pre = { inputSize, channels, scale: PIXEL_SCALE, mean: stats.mean, std: stats.std, resize: 'fill' };
-    }
+    const { net, pre, evalBatch } = data;
     setRunEngine(db, runId, engine.backend, engine.device, pre);
     ev.emit('train.engine', { runId, backend: engine.backend, device: engine.device });
 
-    const net = buildNetwork({ arch: config.model.arch, inputSize, channels, numClasses: classes.length }, config.seed);
-    if (config.mixup.manifold) checkManifoldLayers(net, config.mixup.manifold.layers);
     const optimizer = new Optimizer(config.optimizer, trainableVariables(net));
     const streams = runStreams(config.seed);
-    const mixer = createMixer({ config, classes, policy: config.policy, rng: streams.mixup, inputSize });
+    const mixer = createMixer({ config, classes, policy: config.policy, rng: streams.mixup, inputSize: data.mixInputSize });
     const { checkpointDir, modelDir } = runFolders(services, runId);
 
     let startEpoch = 0;
@@ -232,8 +162,8 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     }
     dropEpochsFrom(db, runId, startEpoch);
 
-    const trainData = new BatchMaker(trainStore, pre, config.augment);
-    const valData = valStore.items.length > 0 ? new BatchMaker(valStore, pre) : null;
+    const trainData = data.train;
+    const valData = data.val;
     const batches = Math.ceil(trainData.size / config.batchSize);
     const totalSteps = (config.epochs - startEpoch) * batches;
     const t0 = Date.now();
@@ -306,8 +236,8 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     }
     await saveModel(net.model, modelDir);
     let testMetrics: TestMetrics | null = null;
-    if (testStore.items.length > 0) {
-      const m = await evaluate(net, new BatchMaker(testStore, pre), evalBatch, classes.length);
+    if (data.test) {
+      const m = await evaluate(net, data.test, evalBatch, classes.length);
       testMetrics = { count: m.count, accuracy: m.accuracy, loss: m.loss, ece: m.ece, nll: m.nll, perClassAccuracy: named(m.perClassAccuracy, classes), confusion: m.confusion };
     }
     finishRun(db, runId, 'completed', { test: testMetrics });

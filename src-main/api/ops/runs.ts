@@ -38,6 +38,8 @@ export interface TrainDoc {
   test?: RunInfo['test'];
   modelDir: string | null;
   error?: string | null;
+  /** A run on a frozen backbone: its embeddings computed by this run, and those the store already held. */
+  embeddings?: { computed: number; cached: number };
 }
 
 export function trainDoc(run: RunInfo): TrainDoc {
@@ -92,6 +94,7 @@ export const runsOps = [
       ctx.emit('run.status', { runId, status: 'starting' });
       let final: Awaited<ReturnType<typeof runInWorker>>;
       let workerPid: number | undefined;
+      let embeddings: TrainDoc['embeddings'];
       const isNew = !resume;
       try {
         final = await runInWorker(
@@ -99,7 +102,13 @@ export const runsOps = [
           {
             transport: ctx.trainingTransport?.(),
             // The run's topics are EventMap's own (EventMap extends TrainEventMap); TypeScript cannot see it through T.
-            emit: (topic, data) => ctx.emit(topic, data as EventMap[typeof topic]),
+            emit: (topic, data) => {
+              if (topic === 'train.embeddings') {
+                const e = data as EventMap['train.embeddings'];
+                embeddings = { computed: e.computed, cached: e.cached };
+              }
+              ctx.emit(topic, data as EventMap[typeof topic]);
+            },
             signal: ctx.signal,
             onStart: (t) => {
               workerPid = t.pid;
@@ -123,7 +132,9 @@ export const runsOps = [
         throw err;
       }
       if (final === 'interrupted') repo.markInterruptedIfRunning(db, runId, workerPid ?? null);
-      return trainDoc(repo.getRun(db, runId));
+      const doc = trainDoc(repo.getRun(db, runId));
+      if (embeddings) doc.embeddings = embeddings;
+      return doc;
     },
   }),
   defineOp({

@@ -1,0 +1,179 @@
+/**
+ * What a run trains on, and the network that takes it, made ready inside the training process:
+ * - from scratch (`model.backbone` null): the images decoded into the pixel cache, split into train/val/test
+ *   views, normalised by the training split's channel statistics, and the zoo network of `model.arch`;
+ * - on a frozen backbone: every usable image's embedding (computed once into the store, then cached), read
+ *   back batch by batch, and the head network on the backbone's features.
+ * Either way the loop (./loop.ts) sees batch sources and a Network, so MixUp, the pair policy, the schedules,
+ * the audit, checkpoints and resume are one code path.
+ */
+import { AppError } from '../core/errors';
+import type { RunConfig } from '../config/run-config';
+import { PIXEL_SCALE, type Preprocessing } from '../config/preprocessing';
+import type { Services } from '../core/services';
+import { listUsableImages, markCorruptIfPresent, type UsableImage } from '../datasets/repository';
+import { BatchMaker, type BatchSource } from './batches';
+import { EmbeddingBatches } from './embedding-batches';
+import type { EngineInfo } from './engine/index';
+import { ImageStore, type DataItem } from './image-store';
+import { checkManifoldLayers } from './loop';
+import { buildHeadNetwork, buildNetwork, type Network } from './models';
+import type { RunInfo } from './runs-repository';
+import type { TrainEvents } from './train-events';
+
+export interface RunData {
+  train: BatchSource;
+  val: BatchSource | null;
+  test: BatchSource | null;
+  pre: Preprocessing;
+  net: Network;
+  /** Samples per evaluation batch. */
+  evalBatch: number;
+  /** What the mixer cuts CutMix boxes in (the image size; 1×1 for features, where CutMix is refused). */
+  mixInputSize: [number, number];
+}
+
+export interface RunDataContext {
+  services: Services;
+  run: RunInfo;
+  config: RunConfig;
+  datasetId: number;
+  datasetName: string;
+  classes: string[];
+  engine: EngineInfo;
+  resume: boolean;
+  ev: TrainEvents;
+  /** True once the run should stop (cancel, or damage met). */
+  stop: () => boolean;
+}
+
+function toItems(images: UsableImage[]): DataItem[] {
+  return images.map((i) => ({ id: i.id, path: i.path, classIndex: i.classIndex, hash: i.hash }));
+}
+
+/** The run's data and network, or 'cancelled' when it was stopped while decoding or embedding. */
+export function prepareRunData(c: RunDataContext): Promise<RunData | 'cancelled'> {
+  return c.config.model.backbone ? embeddingData(c, c.config.model.backbone) : imageData(c);
+}
+
+async function imageData(c: RunDataContext): Promise<RunData | 'cancelled'> {
+  const { services, config, ev, stop } = c;
+  const db = services.db;
+  const runId = c.run.id;
+  const inputSize = config.model.inputSize as [number, number];
+  const channels = config.model.channels as 1 | 3;
+  const train = toItems(listUsableImages(db, c.datasetId, { split: 'train' }));
+  const val = toItems(listUsableImages(db, c.datasetId, { split: 'val' }));
+  const test = toItems(listUsableImages(db, c.datasetId, { split: 'test' }));
+  const all = [...train, ...val, ...test];
+  // Before any decoding: refuse training that cannot fit the backend's memory, naming the knob (issue #11).
+  const { checkTrainingMemory } = await import('./memory-estimate');
+  const memory = checkTrainingMemory({
+    backend: c.engine.backend,
+    arch: config.model.arch,
+    inputSize,
+    channels,
+    numClasses: c.classes.length,
+    batchSize: config.batchSize,
+    optimizer: config.optimizer,
+    evalBatchSize: Math.min(Math.max(config.batchSize, 256), Math.max(val.length, test.length)),
+  });
+  // Evaluation in smaller batches when the usual ones would not fit (the estimate lowered it).
+  const evalBatch = Math.max(1, memory.evalBatchSize || Math.max(config.batchSize, 256));
+  const store = await ImageStore.build(all, {
+    inputSize,
+    channels,
+    cacheDir: services.paths.cache,
+    concurrency: 4,
+    // A cancel during decoding stops it too.
+    cancelled: stop,
+    onProgress: (done, total) => ev.emit('train.progress', { runId, phase: 'decode', done, total, label: 'decoding images' }),
+    // The run trains on the file list it took above; a rescan may have removed rows since (nothing to mark then).
+    onCorrupt: (item, reason) => {
+      const marked = markCorruptIfPresent(db, item.id, reason);
+      ev.emit('train.warning', { runId, message: `left out ${item.path}: ${reason}${marked ? ' (marked corrupt)' : ''}` });
+    },
+    // A read error is no verdict on the image: reported, not marked, tried again by the next run.
+    onReadError: (item, reason) => ev.emit('train.warning', { runId, message: `left out ${item.path}: ${reason} (not marked corrupt; the next run tries it again)` }),
+    onWarning: (message) => ev.emit('train.warning', { runId, message }),
+  });
+  // What the decode left out, by cause (item 7 of issue #11: files that vanished since the list was taken).
+  const left = store.leftOut;
+  ev.emit('train.data', { runId, images: store.items.length, decoded: store.decoded, ...left });
+  if (left.vanished > 0) {
+    ev.emit('train.warning', {
+      runId,
+      message: `left out ${left.vanished} image${left.vanished === 1 ? '' : 's'} vanished since run ${runId} listed its files (deleted, moved, or removed by a rescan)`,
+    });
+  }
+  if (stop()) return 'cancelled';
+  // Split the store by item id into train / val / test views sharing the pixels.
+  const splitOf = new Map<number, 'train' | 'val' | 'test'>();
+  for (const i of train) splitOf.set(i.id, 'train');
+  for (const i of val) splitOf.set(i.id, 'val');
+  for (const i of test) splitOf.set(i.id, 'test');
+  const trainStore = store.subset((it) => splitOf.get(it.id) === 'train');
+  const valStore = store.subset((it) => splitOf.get(it.id) === 'val');
+  const testStore = store.subset((it) => splitOf.get(it.id) === 'test');
+  if (trainStore.items.length === 0) throw new AppError('input', `dataset '${c.datasetName}' has no usable training images`);
+
+  let pre: Preprocessing;
+  if (c.run.preprocessing && c.resume) pre = c.run.preprocessing;
+  else {
+    const stats = await trainStore.channelStats();
+    pre = { inputSize, channels, scale: PIXEL_SCALE, mean: stats.mean, std: stats.std, resize: 'fill' };
+  }
+  const net = buildNetwork({ arch: config.model.arch, inputSize, channels, numClasses: c.classes.length }, config.seed);
+  if (config.mixup.manifold) checkManifoldLayers(net, config.mixup.manifold.layers);
+  return {
+    train: new BatchMaker(trainStore, pre, config.augment),
+    val: valStore.items.length > 0 ? new BatchMaker(valStore, pre) : null,
+    test: testStore.items.length > 0 ? new BatchMaker(testStore, pre) : null,
+    pre,
+    net,
+    evalBatch,
+    mixInputSize: inputSize,
+  };
+}
+
+async function embeddingData(c: RunDataContext, backboneName: string): Promise<RunData | 'cancelled'> {
+  const { services, config, ev, stop } = c;
+  const db = services.db;
+  const runId = c.run.id;
+  const { resolveBackbone } = await import('../backbones/repository');
+  const { computeEmbeddings } = await import('../backbones/embed');
+  const bb = resolveBackbone(db, backboneName);
+  const abort = new AbortController();
+  const poll = setInterval(() => stop() && abort.abort(), 200);
+  let result;
+  try {
+    result = await computeEmbeddings(services, c.datasetId, bb.id, {
+      signal: abort.signal,
+      onProgress: (done, total, label) => {
+        if (stop()) abort.abort();
+        ev.emit('train.progress', { runId, phase: 'embed', done, total, label });
+      },
+    });
+  } catch (err) {
+    if (err instanceof AppError && err.kind === 'cancelled') return 'cancelled';
+    throw err;
+  } finally {
+    clearInterval(poll);
+  }
+  for (const f of result.failed) ev.emit('train.warning', { runId, message: `left out ${f.path}: ${f.reason}` });
+  ev.emit('train.embeddings', { runId, backbone: bb.name, computed: result.computed, cached: result.cached, dim: result.dim, seconds: result.seconds });
+  if (stop()) return 'cancelled';
+  // What embedded: the usable images now (an image that failed to decode is marked corrupt and left out).
+  const embedded = (split: 'train' | 'val' | 'test') =>
+    listUsableImages(db, c.datasetId, { split })
+      .filter((i) => i.hash)
+      .map((i) => ({ hash: i.hash, classIndex: i.classIndex }));
+  const [train, val, test] = [embedded('train'), embedded('val'), embedded('test')];
+  ev.emit('train.data', { runId, images: train.length + val.length + test.length, decoded: result.computed, corrupt: result.failed.length, vanished: 0, unreadable: 0 });
+  if (train.length === 0) throw new AppError('input', `dataset '${c.datasetName}' has no usable training images`);
+  const source = (items: typeof train) => (items.length ? new EmbeddingBatches(db, bb.id, items, bb.featureSize) : null);
+  const { layout, ...rest } = bb.preprocessing;
+  const pre: Preprocessing = { ...rest, layout, backbone: { name: bb.name, format: bb.format, sha256: bb.sha256, featureSize: bb.featureSize } };
+  const net = buildHeadNetwork({ featureSize: bb.featureSize, numClasses: c.classes.length, hidden: config.model.head.hidden }, config.seed);
+  return { train: source(train)!, val: source(val), test: source(test), pre, net, evalBatch: Math.max(config.batchSize, 1024), mixInputSize: [1, 1] };
+}
