@@ -62,7 +62,7 @@ function imageConfig(raw: RunConfig, train: UsableImage[], numClasses: number, s
  * The config of a run on a pretrained backbone: the backbone must be imported, its input shape is the model's,
  * and what cannot apply to a frozen backbone's fixed embeddings is refused naming the field.
  */
-async function backboneConfig(db: Db, raw: RunConfig, source: string): Promise<RunConfig> {
+export async function backboneConfig(db: Db, raw: RunConfig, source: string): Promise<RunConfig> {
   const { findBackbone, listBackbones } = await import('../backbones/repository');
   const name = raw.model.backbone!;
   const bb = findBackbone(db, name);

@@ -22,6 +22,11 @@ export const configOps = [
     async run(ctx, input) {
       // The same reading as a file's (an export's config.json included); left out = the defaults.
       const { config } = runConfigFromDocument(input.config === undefined ? {} : input.config, 'config');
+      // A run on a backbone takes the backbone's input shape, and what it refuses is refused here too.
+      if (config.model.backbone) {
+        const { backboneConfig } = await import('../../training/prepare-run');
+        return backboneConfig(ctx.services.db, config, 'config');
+      }
       if (input.dataset === undefined) return config;
       const { resolveDataset, listUsableImages } = await import('../../datasets/repository');
       const { configForDataset } = await import('../../datasets/model-defaults');

@@ -21,6 +21,10 @@ export interface ConfigDraft {
   epochs: number;
   batchSize: number;
   arch: string;
+  /** A pretrained backbone's name ('' = train `arch` from scratch). */
+  backbone: string;
+  /** Hidden ReLU units of the head on a backbone (0 = a linear head). */
+  headHidden: number;
   inputAuto: boolean;
   inputH: number;
   inputW: number;
@@ -50,7 +54,7 @@ export interface ConfigDraft {
 export function defaultDraft(): ConfigDraft {
   const ramp = (): RampDraft => ({ kind: 'none', startEpoch: 0, endEpoch: 5, startFactor: 0, endFactor: 1 });
   return {
-    seed: 7, epochs: 10, batchSize: 64, arch: 'cnn-small', inputAuto: true, inputH: 28, inputW: 28, channels: 'auto',
+    seed: 7, epochs: 10, batchSize: 64, arch: 'cnn-small', backbone: '', headHidden: 0, inputAuto: true, inputH: 28, inputW: 28, channels: 'auto',
     optimizer: 'adam', lr: 0.001, weightDecay: 0, lrSchedule: 'constant', flip: false, padCrop: 0,
     alpha: 0.2, mode: 'batch', prob: 1, cutmixAlpha: 0, switchProb: 0.5, labelSmoothing: 0,
     offEpochOn: false, offEpoch: 8, manifoldOn: false, manifoldLayers: '', manifoldIncludeInput: true, lambdaMax: false,
@@ -66,7 +70,10 @@ export function draftToConfig(d: ConfigDraft): Record<string, unknown> {
     seed: d.seed,
     epochs: d.epochs,
     batchSize: d.batchSize,
-    model: { arch: d.arch, inputSize: d.inputAuto ? null : [d.inputH, d.inputW], channels: d.channels === 'auto' ? null : Number(d.channels) },
+    // On a backbone the input shape is the backbone's (left null); a head trains on its embeddings.
+    model: d.backbone
+      ? { arch: d.arch, backbone: d.backbone, head: { hidden: d.headHidden } }
+      : { arch: d.arch, inputSize: d.inputAuto ? null : [d.inputH, d.inputW], channels: d.channels === 'auto' ? null : Number(d.channels) },
     optimizer: { name: d.optimizer, lr: d.lr, weightDecay: d.weightDecay, schedule: d.lrSchedule },
     augment: { flip: d.flip, padCrop: d.padCrop },
     mixup: {
@@ -111,6 +118,8 @@ export class TrainState {
   preview = $state.raw<PreviewResult | null>(null);
   previewBusy = $state(false);
   monitor = $state<RunMonitor | null>(null);
+  /** The imported backbones (`backbones:list`), for the config editor's picker. */
+  backbones = $state.raw<{ name: string; featureSize: number; format: string }[]>([]);
   /** The run whose audit is shown (epoch index). */
   auditEpoch = $state<number | null>(null);
 
@@ -136,6 +145,11 @@ export class TrainState {
    * config sent was valid, even when a newer validation has since taken over the displayed state (the
    * debounced editor check and a Start/Preview click may overlap).
    */
+  async loadBackbones(): Promise<void> {
+    const list = await app.attempt('Could not list the backbones', () => app.api.call('backbones:list', {}));
+    if (list) this.backbones = list;
+  }
+
   async validate(dataset: number | null = app.datasetId): Promise<boolean> {
     const seq = ++this.#seq;
     const config = $state.snapshot(this.config);
