@@ -145,3 +145,15 @@ function pooled(t: Tensor, n: number, layout: Layout): { features: Float32Array;
   if (d.length === 3 && d[1] === 1) return { features: Float32Array.from(data), dim: d[2]! };
   throw new AppError('input', `the backbone's output has shape [${d.join(', ')}]: expected [N, D] features or a 4-D feature map (name another with --output)`);
 }
+
+/** The rank of the backbone's raw feature output (2, 3 or 4), from one probe run on a zero image. */
+export async function featureRank(b: Pick<OnnxBackbone, 'session' | 'inputName' | 'outputName'>, p: BackbonePreprocessing): Promise<number> {
+  const { Tensor: T } = await ort();
+  const [h, w] = p.inputSize;
+  const dims = p.layout === 'NCHW' ? [1, p.channels, h, w] : [1, h, w, p.channels];
+  const out = await b.session.run({ [b.inputName]: new T('float32', new Float32Array(p.channels * h * w), dims) }, [b.outputName]);
+  const t = out[b.outputName] as Tensor;
+  const rank = t.dims.length;
+  t.dispose?.();
+  return rank;
+}

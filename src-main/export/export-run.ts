@@ -167,13 +167,16 @@ export async function exportRun(
     throw new AppError('not-found', `run ${run.id} has no trained model to export (status ${run.status}${run.error ? `: ${run.error}` : ''})`);
   }
   if (!run.preprocessing) throw new AppError('corrupt', `run ${run.id} has no recorded preprocessing; it cannot be exported`);
-  if (run.preprocessing.backbone) {
-    // One model (backbone graph + head) is what an export of a backbone run must be; writing the head alone would
-    // give a file that classifies embeddings, not images.
-    throw new AppError('unsupported', `run ${run.id} trained a head on backbone '${run.preprocessing.backbone.name}': exporting backbone + head as one model is not supported yet (the run's head is in ${run.modelDir})`);
+  // A run on an ONNX backbone exports one ONNX model (backbone + head); there is no tfjs form of its backbone.
+  const backbone = run.preprocessing.backbone;
+  if (backbone && formats.includes('tfjs')) {
+    if (formats.length === 1) throw new AppError('unsupported', `--format tfjs: run ${run.id} trained on ONNX backbone '${backbone.name}'; its model exports as model.onnx only (--format onnx)`);
+    formats.splice(formats.indexOf('tfjs'), 1);
   }
+  const droppedTfjs = backbone !== undefined && input.formats.includes('tfjs');
   checkOutDir(resolve(input.out));
   const warnings: string[] = [];
+  if (droppedTfjs) warnings.push(`tfjs/ not written: run ${run.id} trained on ONNX backbone '${backbone!.name}', so its model is model.onnx only`);
   if (run.status !== 'completed') warnings.push(`run ${run.id} is ${run.status}: exporting the weights of its last finished epoch`);
 
   // The file list the run trained on: hashed only while the dataset still has the run's fingerprint.
@@ -195,7 +198,7 @@ export async function exportRun(
   }
 
   const exportedAt = new Date().toISOString();
-  const preprocessing: ExportPreprocessing = { ...run.preprocessing, onnxLayout: 'NHWC' };
+  const preprocessing: ExportPreprocessing = { ...run.preprocessing, onnxLayout: backbone ? (run.preprocessing.layout ?? 'NCHW') : 'NHWC' };
   const config = exportedRunConfig(run);
   const provenance: ExportProvenance = {
     format: 'mixup-studio.export',
@@ -240,12 +243,14 @@ export async function exportRun(
       }
       if (formats.includes('onnx')) {
         step('converting to ONNX');
-        const { exportOnnx } = await import('./onnx/convert');
-        const bytes = exportOnnx(model, {
+        const meta = {
           producerVersion: APP_VERSION,
-          docString: `MixUp Studio run ${run.id} (${run.datasetName}); input NHWC float32 preprocessed as in config.json`,
+          docString: `MixUp Studio run ${run.id} (${run.datasetName}); input ${preprocessing.onnxLayout} float32 preprocessed as in config.json`,
           metadata: { labels: JSON.stringify(run.classes), preprocessing: JSON.stringify(preprocessing), run: String(run.id) },
-        });
+        };
+        const bytes = backbone
+          ? await (await import('./backbone-export')).backboneRunOnnx(services, run, model, meta)
+          : (await import('./onnx/convert')).exportOnnx(model, meta);
         writeFileSync(join(dir, 'model.onnx'), bytes);
       }
     } finally {

@@ -91,8 +91,9 @@ export function readModelFolder(dir: string): ModelFolder {
       scale: p.scale,
       mean: perChannel(p.mean, 'mean'),
       std,
-      resize: 'fill',
-      onnxLayout: p.onnxLayout ?? 'NHWC',
+      resize: p.resize === 'center-crop' ? 'center-crop' : 'fill',
+      onnxLayout: p.onnxLayout === 'NCHW' ? 'NCHW' : 'NHWC',
+      ...(p.backbone && typeof p.backbone === 'object' ? { backbone: p.backbone } : {}),
     },
   };
 }
@@ -104,7 +105,7 @@ export async function preprocessImage(file: string, p: ExportPreprocessing): Pro
   const { decodeImage } = await import('../training/decode');
   let px: Uint8Array;
   try {
-    px = await decodeImage(abs, p.inputSize, p.channels);
+    px = await decodeImage(abs, p.inputSize, p.channels, p.resize);
   } catch (err) {
     throw new AppError('input', `IMAGE ${file}: cannot be read as an image (${(err as Error).message.replace(/\s+/g, ' ').trim()})`);
   }
@@ -132,6 +133,8 @@ export async function predictImages(
   if (images.length === 0) throw new AppError('input', 'IMAGE: name at least one image file');
   const folder = readModelFolder(modelDir);
   const tfjsDir = join(folder.dir, 'tfjs');
+  // A run on an ONNX backbone exports model.onnx only: it predicts through onnxruntime.
+  if (folder.preprocessing.backbone) return predictWithOnnx(folder, images, opts);
   if (!existsSync(join(tfjsDir, 'model.json'))) {
     throw new AppError('not-found', `${join(tfjsDir, 'model.json')}: missing; export the run with --format tfjs to predict with it`);
   }
@@ -189,5 +192,65 @@ export async function predictImages(
     return results;
   } finally {
     model.dispose();
+  }
+}
+
+/**
+ * `predict` with an export's `model.onnx` (a run on an ONNX backbone: backbone + head in one graph), through
+ * onnxruntime: images decoded as the backbone takes them (its resize, grey or sRGB), normalised, laid out as
+ * config.json's `onnxLayout`, run in batches; the graph's input and output are checked against config.json and
+ * labels.json before any image is decoded.
+ */
+export async function predictWithOnnx(folder: ModelFolder, images: string[], opts: { top?: number; signal?: AbortSignal } = {}): Promise<Prediction[]> {
+  const file = join(folder.dir, 'model.onnx');
+  if (!existsSync(file)) throw new AppError('not-found', `${file}: missing; export the run with --format onnx to predict with it`);
+  const { openOnnx } = await import('../backbones/onnx-model');
+  const ort = await import('onnxruntime-node');
+  const { session } = await openOnnx(file, file);
+  try {
+    const p = folder.preprocessing;
+    const [h, w] = p.inputSize;
+    const c = p.channels;
+    const nchw = p.onnxLayout === 'NCHW';
+    const input = session.inputMetadata[0];
+    const shape = input?.isTensor ? input.shape : [];
+    const want = nchw ? [c, h, w] : [h, w, c];
+    if (session.inputNames.length !== 1 || shape.length !== 4 || shape.slice(1).some((d, i) => typeof d === 'number' && d !== want[i])) {
+      throw new AppError('corrupt', `${file}: the model takes [${shape.join(', ')}] inputs but config.json's preprocessing says [${want.join(', ')}] (${p.onnxLayout}); re-export the run`);
+    }
+    const inputs: Float32Array[] = [];
+    for (const img of images) {
+      throwIfCancelled(opts.signal, 'predict');
+      inputs.push(await preprocessImage(img, p));
+    }
+    const per = h * w * c;
+    const results: Prediction[] = [];
+    const fixed = typeof shape[0] === 'number' && shape[0] > 0 ? shape[0] : null;
+    const chunk = fixed ?? 32;
+    for (let start = 0; start < inputs.length; start += chunk) {
+      throwIfCancelled(opts.signal, 'predict');
+      const n = Math.min(chunk, inputs.length - start);
+      const batch = new Float32Array((fixed ?? n) * per);
+      for (let i = 0; i < n; i++) {
+        const x = inputs[start + i]!;
+        if (!nchw) batch.set(x, i * per);
+        else for (let ch = 0; ch < c; ch++) for (let k = 0; k < h * w; k++) batch[i * per + ch * h * w + k] = x[k * c + ch]!;
+      }
+      const dims = nchw ? [fixed ?? n, c, h, w] : [fixed ?? n, h, w, c];
+      const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', batch, dims) });
+      const t = out[session.outputNames[0]!]!;
+      const probs = t.data as Float32Array;
+      const classes = Number(t.dims[1]);
+      if (t.dims.length !== 2 || classes !== folder.labels.length) {
+        throw new AppError('corrupt', `${folder.dir}: the model outputs [${t.dims.join(', ')}] but labels.json names ${folder.labels.length} classes`);
+      }
+      for (let i = 0; i < n; i++) {
+        const row = probs.subarray(i * classes, (i + 1) * classes);
+        results.push({ image: images[start + i]!, top: topK(row, opts.top ?? 3).map((k) => ({ label: folder.labels[k]!, probability: row[k]! })) });
+      }
+    }
+    return results;
+  } finally {
+    await session.release();
   }
 }

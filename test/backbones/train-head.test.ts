@@ -5,8 +5,12 @@
  * refused naming the field, before any run exists. Real parts: an ONNX backbone run by onnxruntime, sharp,
  * tfjs on wasm, a SQLite home.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readEmbeddings } from '../../src-main/backbones/repository';
+import { loadRunModel } from '../../src-main/training/run-model';
 import { writeTestBackbone } from '../helpers/onnx-backbone';
 import { tempDir, tempServices } from '../helpers/temp';
 import { call, epochNumbers, sampleSplits } from '../training/fixture';
@@ -36,6 +40,25 @@ afterAll(() => {
   services.cleanup();
   data.cleanup();
 });
+
+
+/** The exported model.onnx, through predict alone, gives the run's own head (tfjs) on the stored embeddings. */
+async function expectExportMatchesHead(runId: number, out: string, backbone: string, dim: number): Promise<void> {
+  const rows = services.db.prepare("SELECT i.rel_path, i.hash FROM images i WHERE i.split = 'test' ORDER BY i.rel_path LIMIT 6").all() as { rel_path: string; hash: string }[];
+  const predicted = await call<any[]>(services, 'models:predict', { modelDir: out, images: rows.map((x) => join(data.dir, 'fm', x.rel_path)), top: 10 });
+  const bb = services.db.prepare('SELECT id FROM backbones WHERE name = ?').pluck().get(backbone) as number;
+  const vectors = new Map([...readEmbeddings(services.db, bb, rows.map((x) => x.hash))].map((v) => [v.hash, v.vector]));
+  const head = await loadRunModel(services, runId);
+  const x = tf.tensor4d(Float32Array.from(rows.flatMap((row) => [...vectors.get(row.hash)!])), [rows.length, 1, 1, dim]);
+  const probs = (head.predict(x) as tf.Tensor).arraySync() as number[][];
+  const labels = (await call<any>(services, 'runs:show', { run: runId })).classes as string[];
+  rows.forEach((row, i) => {
+    const byLabel = Object.fromEntries(predicted[i].top.map((t: any) => [t.label, t.probability]));
+    labels.forEach((label, k) => expect(byLabel[label], `${row.rel_path} ${label}`).toBeCloseTo(probs[i]![k]!, 5));
+  });
+  tf.dispose([x]);
+  head.dispose();
+}
 
 describe('training a head on a frozen backbone', () => {
   let first: any;
@@ -90,11 +113,28 @@ describe('training a head on a frozen backbone', () => {
     expect(await call<any[]>(services, 'runs:list', {})).toHaveLength(before);
   }, 60_000);
 
-  it('export says plainly that backbone + head as one model is not there yet', async () => {
+  it('exports one ONNX model (backbone graph + head) whose probabilities, by predict, are the head on the stored embeddings', async () => {
     const out = join(data.dir, 'export');
-    await expect(call(services, 'runs:export', { run: first.run.id, out })).rejects.toMatchObject({
-      kind: 'unsupported',
-      message: expect.stringMatching(/trained a head on backbone 'rand16': exporting backbone \+ head as one model is not supported yet/),
-    });
-  });
+    const r = await call(services, 'runs:export', { run: first.run.id, out });
+    expect(r.formats).toEqual(['onnx']);
+    expect(r.warnings).toEqual([expect.stringMatching(/tfjs\/ not written: run \d+ trained on ONNX backbone 'rand16'/)]);
+    expect(r.files.map((f: any) => f.path)).toEqual(['config.json', 'labels.json', 'model.onnx', 'report.html']);
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(cfg.preprocessing).toMatchObject({ onnxLayout: 'NCHW', resize: 'fill', backbone: { name: 'rand16', format: 'onnx' } });
+    expect(cfg.model.backbone).toBe('rand16');
+
+    await expectExportMatchesHead(first.run.id, out, 'rand16', 16);
+  }, 60_000);
+
+  it('a backbone whose output is an NHWC feature map, and a hidden head layer, export as one model too', async () => {
+    const file = join(data.dir, 'map.onnx');
+    writeTestBackbone(file, { channels: 1, size: [28, 28], dim: 6, layout: 'NHWC', pool: false, batch: 1, seed: 5 });
+    await call(services, 'backbones:import', { path: file, name: 'map6', resize: 'fill' });
+    const run = await call(services, 'runs:train', { dataset: 'fm', config: { ...config, epochs: 2, model: { backbone: 'map6', head: { hidden: 8 } } }, backend: 'wasm' });
+    expect(run.status).toBe('completed');
+    const out = join(data.dir, 'export-map');
+    await call(services, 'runs:export', { run: run.run.id, out, formats: ['onnx'] });
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).preprocessing).toMatchObject({ onnxLayout: 'NHWC' });
+    await expectExportMatchesHead(run.run.id, out, 'map6', 6);
+  }, 120_000);
 });
