@@ -9,21 +9,21 @@ import { join } from 'node:path';
 import { AppError, cancelled } from '../core/errors';
 import { mapLimit } from '../core/map-limit';
 import type { Services } from '../core/services';
-import { ImageReadError } from '../datasets/read-file';
+import { contentHash, readImageFileAsync } from '../datasets/read-file';
 import { listUsableImages, markCorruptIfPresent, resolveDataset } from '../datasets/repository';
-import { decodeImage } from '../training/decode';
-import { openOnnx, runFeatures } from './onnx-model';
+import { decodePixels } from '../training/decode';
+import { fixedBatchOf, openOnnx, runFeatures } from './onnx-model';
 import { writeInput } from './preprocessing';
-import { cachedHashes, pruneEmbeddings, putEmbeddings, resolveBackbone, type BackboneInfo } from './repository';
+import { cachedHashes, putEmbeddings, resolveBackbone, type BackboneInfo } from './repository';
 
 export interface EmbedResult {
   dataset: string;
   backbone: string;
   /** Usable images of the dataset. */
   images: number;
-  /** Vectors computed by this call (one per distinct content). */
+  /** Vectors computed by this call (one per distinct image content). */
   computed: number;
-  /** Images whose vector the store already held. */
+  /** Distinct contents whose vector the store already held (computed + cached = the contents embedded). */
   cached: number;
   dim: number;
   seconds: number;
@@ -42,11 +42,10 @@ export interface EmbedOptions {
   threads?: number;
 }
 
+/** One image content to embed, and every usable file that holds it (the first that reads is used). */
 interface Job {
   hash: string;
-  path: string;
-  relPath: string;
-  imageId: number;
+  files: { path: string; relPath: string; imageId: number }[];
 }
 
 export async function computeEmbeddings(services: Services, datasetRef: string | number, backboneRef: string | number, opts: EmbedOptions = {}): Promise<EmbedResult> {
@@ -55,19 +54,23 @@ export async function computeEmbeddings(services: Services, datasetRef: string |
   const ds = resolveDataset(db, datasetRef);
   const bb = resolveBackbone(db, backboneRef);
   const images = listUsableImages(db, ds.id);
-  pruneEmbeddings(db, bb.id);
   const have = cachedHashes(db, bb.id);
   const failed: EmbedResult['failed'] = [];
   const todo = new Map<string, Job>();
-  let cached = 0;
+  const hit = new Set<string>();
   for (const img of images) {
     if (!img.hash) {
       failed.push({ path: img.relPath, reason: 'no content hash: index the dataset again' });
       continue;
     }
-    if (have.has(img.hash)) cached++;
-    else if (!todo.has(img.hash)) todo.set(img.hash, { hash: img.hash, path: img.path, relPath: img.relPath, imageId: img.id });
+    if (have.has(img.hash)) hit.add(img.hash);
+    else {
+      const job = todo.get(img.hash) ?? { hash: img.hash, files: [] };
+      job.files.push({ path: img.path, relPath: img.relPath, imageId: img.id });
+      todo.set(img.hash, job);
+    }
   }
+  const cached = hit.size;
   const jobs = [...todo.values()];
   let computed = 0;
   let provider: string | null = null;
@@ -84,25 +87,49 @@ async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], fail
   const p = bb.preprocessing;
   const [h, w] = p.inputSize;
   const per = p.channels * h * w;
-  const fixedBatch = session.inputMetadata[0]?.isTensor && typeof session.inputMetadata[0].shape[0] === 'number' && session.inputMetadata[0].shape[0] > 0 ? session.inputMetadata[0].shape[0] : null;
+  const fixedBatch = fixedBatchOf(session);
   const batch = fixedBatch ?? Math.max(1, opts.batch ?? 32);
   const total = jobs.length;
   let done = 0;
   let computed = 0;
   opts.onProgress?.(0, total, `embedding with ${bb.name}`);
 
-  /** Decodes one batch of jobs into a laid-out input; the failures are recorded and left out. */
-  const decodeBatch = async (part: Job[]) => {
-    const pixels = await mapLimit(part, cores, async (job) => {
+  const oneLine = (err: unknown, fallback: string) => (err as Error).message.replace(/\s+/g, ' ').trim() || fallback;
+  /**
+   * The pixels of one content: from the first of its files that reads and still holds that content (a file
+   * edited since the index is not embedded under its old hash). Content that does not decode is corrupt in every
+   * file that holds it; a file that cannot be read now is only reported (the next call tries it again).
+   */
+  const decodeJob = async (job: Job): Promise<Uint8Array | null> => {
+    const notRead: EmbedResult['failed'] = [];
+    for (const f of job.files) {
+      const read = await readImageFileAsync(f.path);
+      if (!read.ok) {
+        notRead.push({ path: f.relPath, reason: read.reason });
+        continue;
+      }
+      if (contentHash(read.buf) !== job.hash) {
+        notRead.push({ path: f.relPath, reason: 'changed since the dataset was indexed: index it again' });
+        continue;
+      }
       try {
-        return await decodeImage(job.path, p.inputSize, p.channels, p.resize);
+        return await decodePixels(read.buf, p.inputSize, p.channels, p.resize);
       } catch (err) {
-        const reason = (err as Error).message.replace(/\s+/g, ' ').trim() || 'failed to decode';
-        if (!(err instanceof ImageReadError)) markCorruptIfPresent(services.db, job.imageId, reason);
-        failed.push({ path: job.relPath, reason });
+        const reason = oneLine(err, 'failed to decode');
+        for (const g of job.files) {
+          markCorruptIfPresent(services.db, g.imageId, reason);
+          failed.push({ path: g.relPath, reason });
+        }
         return null;
       }
-    });
+    }
+    failed.push(...notRead);
+    return null;
+  };
+
+  /** Decodes one batch of jobs into a laid-out input; the failures are recorded and left out. */
+  const decodeBatch = async (part: Job[]) => {
+    const pixels = await mapLimit(part, cores, decodeJob);
     const kept = part.filter((_, i) => pixels[i]);
     const input = new Float32Array(Math.max(kept.length, fixedBatch ?? 0) * per);
     let slot = 0;
@@ -110,12 +137,14 @@ async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], fail
     return { kept, input, skipped: part.length - kept.length };
   };
 
+  let next: ReturnType<typeof decodeBatch> | undefined;
   try {
     const parts: Job[][] = [];
     for (let i = 0; i < jobs.length; i += batch) parts.push(jobs.slice(i, i + batch));
-    let next = decodeBatch(parts[0]!);
+    next = decodeBatch(parts[0]!);
     for (let b = 0; b < parts.length; b++) {
-      const cur = await next;
+      const cur = await next!;
+      next = undefined;
       if (opts.signal?.aborted) throw cancelled('embedding');
       // The next batch decodes while onnxruntime runs this one.
       if (b + 1 < parts.length) next = decodeBatch(parts[b + 1]!);
@@ -135,6 +164,8 @@ async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], fail
     }
     return { computed, provider };
   } finally {
+    // A batch still decoding when a run failed: let it end (its own failures are recorded) before the session goes.
+    await next?.catch(() => undefined);
     await session.release().catch(() => undefined);
   }
 }

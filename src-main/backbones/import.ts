@@ -89,21 +89,23 @@ export async function importBackbone(services: Services, path: string, opts: Imp
     const inspection = inspectOnnx(opened.session, `backbone ${shownAs}`, opts.output);
     const preprocessing = resolvePreprocessing(inspection.read, opts, `backbone ${shownAs}`);
     const [h, w] = preprocessing.inputSize;
-    const probe = new Float32Array(preprocessing.channels * h * w);
+    const n = inspection.fixedBatch ?? 1;
+    const probe = new Float32Array(n * preprocessing.channels * h * w);
     let featureSize: number;
     try {
-      ({ dim: featureSize } = await runFeatures({ session: opened.session, inputName: inspection.inputName, outputName: inspection.outputName }, probe, 1, preprocessing));
+      ({ dim: featureSize } = await runFeatures({ session: opened.session, inputName: inspection.inputName, outputName: inspection.outputName }, probe, n, preprocessing));
     } catch (err) {
       if (err instanceof AppError) throw new AppError('input', `backbone ${shownAs}: ${err.message}`);
-      throw new AppError('input', `backbone ${shownAs} does not run on a ${preprocessing.layout === 'NCHW' ? `1×${preprocessing.channels}×${h}×${w}` : `1×${h}×${w}×${preprocessing.channels}`} input: ${(err as Error).message.replace(/\s+/g, ' ').slice(0, 300)}`);
+      throw new AppError('input', `backbone ${shownAs} does not run on a ${preprocessing.layout === 'NCHW' ? `${n}×${preprocessing.channels}×${h}×${w}` : `${n}×${h}×${w}×${preprocessing.channels}`} input: ${(err as Error).message.replace(/\s+/g, ' ').slice(0, 300)}`);
     }
     const rel = join('backbones', `${sha256}.onnx`);
     const dest = join(services.paths.home, rel);
-    if (existsSync(dest)) rmSync(tmp, { force: true });
-    else renameSync(tmp, dest);
-    return insertBackbone(services.db, {
+    const placed = !existsSync(dest);
+    if (placed) renameSync(tmp, dest);
+    else rmSync(tmp, { force: true });
+    const record = {
       name,
-      format: 'onnx',
+      format: 'onnx' as const,
       file: rel,
       sha256,
       bytes,
@@ -112,7 +114,15 @@ export async function importBackbone(services: Services, path: string, opts: Imp
       outputName: inspection.outputName,
       featureSize,
       preprocessing,
-    });
+    };
+    try {
+      return insertBackbone(services.db, record);
+    } catch (err) {
+      // Registered by another import meanwhile (the name), or the database refused: the copy goes unless another backbone has it.
+      if (placed && !services.db.prepare('SELECT 1 FROM backbones WHERE file = ?').get(rel)) rmSync(dest, { force: true });
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AppError('conflict', `--name: a backbone named '${name}' is already imported (remove it first, or choose another name)`);
+      throw err;
+    }
   } finally {
     closeSync(fd);
     await opened?.session.release().catch(() => undefined);

@@ -127,6 +127,8 @@ function pooled(t: Tensor, n: number, layout: Layout): { features: Float32Array;
   const data = t.data as Float32Array;
   if (d[0] !== n) throw new AppError('input', `the backbone's output has batch ${d[0]}, expected ${n}`);
   if (d.length === 2) return { features: Float32Array.from(data), dim: d[1]! };
+  // A 1×1 map ([N, D, 1, 1] or [N, 1, 1, D]) is a vector, whatever the input's layout.
+  if (d.length === 4 && d[2] === 1 && (d[3] === 1 || d[1] === 1)) return { features: Float32Array.from(data), dim: d[3] === 1 ? d[1]! : d[3]! };
   if (d.length === 4) {
     // Channels where the input had them: NCHW graphs give N,C,H,W maps; NHWC graphs give N,H,W,C.
     const [c, hw] = layout === 'NCHW' ? [d[1]!, d[2]! * d[3]!] : [d[3]!, d[1]! * d[2]!];
@@ -146,14 +148,21 @@ function pooled(t: Tensor, n: number, layout: Layout): { features: Float32Array;
   throw new AppError('input', `the backbone's output has shape [${d.join(', ')}]: expected [N, D] features or a 4-D feature map (name another with --output)`);
 }
 
-/** The rank of the backbone's raw feature output (2, 3 or 4), from one probe run on a zero image. */
-export async function featureRank(b: Pick<OnnxBackbone, 'session' | 'inputName' | 'outputName'>, p: BackbonePreprocessing): Promise<number> {
+/** The batch size a session's graph fixes for its first input, or null when the batch axis is free. */
+export function fixedBatchOf(session: InferenceSession): number | null {
+  const m = session.inputMetadata[0];
+  return m?.isTensor && isDim(m.shape[0]) ? m.shape[0] : null;
+}
+
+/** The shape of the backbone's raw feature output, from one probe run on zero images (the graph's batch, or 1). */
+export async function featureDims(b: Pick<OnnxBackbone, 'session' | 'inputName' | 'outputName'>, p: BackbonePreprocessing): Promise<number[]> {
   const { Tensor: T } = await ort();
   const [h, w] = p.inputSize;
-  const dims = p.layout === 'NCHW' ? [1, p.channels, h, w] : [1, h, w, p.channels];
-  const out = await b.session.run({ [b.inputName]: new T('float32', new Float32Array(p.channels * h * w), dims) }, [b.outputName]);
+  const n = fixedBatchOf(b.session) ?? 1;
+  const dims = p.layout === 'NCHW' ? [n, p.channels, h, w] : [n, h, w, p.channels];
+  const out = await b.session.run({ [b.inputName]: new T('float32', new Float32Array(n * p.channels * h * w), dims) }, [b.outputName]);
   const t = out[b.outputName] as Tensor;
-  const rank = t.dims.length;
+  const shape = t.dims.map(Number);
   t.dispose?.();
-  return rank;
+  return shape;
 }

@@ -148,8 +148,3 @@ export function* readEmbeddings(db: Db, backboneId: number, hashes: readonly str
     }
   }
 }
-
-/** Drops vectors whose content no dataset holds any more (a dataset removed, an image changed). Returns how many. */
-export function pruneEmbeddings(db: Db, backboneId: number): number {
-  return db.prepare('DELETE FROM embeddings WHERE backbone_id = ? AND hash NOT IN (SELECT hash FROM images WHERE hash IS NOT NULL)').run(backboneId).changes;
-}

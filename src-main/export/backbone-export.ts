@@ -39,17 +39,17 @@ export async function backboneRunOnnx(
     );
   }
   const file = join(services.paths.home, bb.file);
-  const { openOnnx, featureRank } = await import('../backbones/onnx-model');
+  const { openOnnx, featureDims } = await import('../backbones/onnx-model');
   const { session } = await openOnnx(file, `backbone '${bb.name}' (${bb.file})`, 1);
-  let rank: number;
+  let dims: number[];
   try {
-    rank = await featureRank({ session, inputName: bb.inputName, outputName: bb.outputName }, bb.preprocessing);
+    dims = await featureDims({ session, inputName: bb.inputName, outputName: bb.outputName }, bb.preprocessing);
   } finally {
     await session.release();
   }
   return appendHead(readFileSync(file), {
     featureOutput: bb.outputName,
-    featureRank: rank,
+    featureDims: dims,
     layout: bb.preprocessing.layout,
     layers: headLayers(head),
     outputName: ONNX_OUTPUT_NAME,

@@ -60,10 +60,15 @@ export async function decodeToCache(job: DecodeJob): Promise<DecodeOutcome> {
 export async function decodeImage(file: string, inputSize: [number, number], channels: 1 | 3, resize: ResizeMode = 'fill'): Promise<Uint8Array> {
   const read = await readImageFileAsync(file);
   if (!read.ok) throw new ImageReadError(read.failure, read.reason);
+  return decodePixels(read.buf, inputSize, channels, resize);
+}
+
+/** decodeImage of bytes already read (the caller checked them, e.g. against the content hash it expects). */
+export async function decodePixels(buf: Buffer, inputSize: [number, number], channels: 1 | 3, resize: ResizeMode = 'fill'): Promise<Uint8Array> {
   const { default: sharp } = await import('sharp');
   const [h, w] = inputSize;
   const fit = resize === 'center-crop' ? { fit: 'cover' as const, position: 'centre' } : { fit: 'fill' as const };
-  let pipe = sharp(read.buf, { failOn: 'error' }).removeAlpha().resize(w, h, fit);
+  let pipe = sharp(buf, { failOn: 'error' }).removeAlpha().resize(w, h, fit);
   pipe = channels === 1 ? pipe.greyscale() : pipe.toColourspace('srgb');
   const { data, info } = await pipe.raw().toBuffer({ resolveWithObject: true });
   if (info.width !== w || info.height !== h) throw new Error(`resized to ${info.width}×${info.height}, expected ${w}×${h}`);

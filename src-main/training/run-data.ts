@@ -140,9 +140,14 @@ async function embeddingData(c: RunDataContext, backboneName: string): Promise<R
   const { services, config, ev, stop } = c;
   const db = services.db;
   const runId = c.run.id;
-  const { resolveBackbone } = await import('../backbones/repository');
+  const { cachedHashes, resolveBackbone } = await import('../backbones/repository');
   const { computeEmbeddings } = await import('../backbones/embed');
   const bb = resolveBackbone(db, backboneName);
+  // A resumed run goes on with the features it started with: a backbone replaced under the same name would not give them.
+  const started = c.run.preprocessing?.backbone;
+  if (c.resume && started && started.sha256 !== bb.sha256) {
+    throw new AppError('conflict', `run ${runId} started on backbone '${started.name}' with sha256 ${started.sha256.slice(0, 12)}…; the backbone of that name now is ${bb.sha256.slice(0, 12)}…: import the original file again to resume`);
+  }
   const abort = new AbortController();
   const poll = setInterval(() => stop() && abort.abort(), 200);
   let result;
@@ -163,10 +168,12 @@ async function embeddingData(c: RunDataContext, backboneName: string): Promise<R
   for (const f of result.failed) ev.emit('train.warning', { runId, message: `left out ${f.path}: ${f.reason}` });
   ev.emit('train.embeddings', { runId, backbone: bb.name, computed: result.computed, cached: result.cached, dim: result.dim, seconds: result.seconds });
   if (stop()) return 'cancelled';
-  // What embedded: the usable images now (an image that failed to decode is marked corrupt and left out).
+  // What trains: the usable images whose content has a vector now (one that could not be read or decoded has
+  // none, and is left out with the warning above).
+  const stored = cachedHashes(db, bb.id);
   const embedded = (split: 'train' | 'val' | 'test') =>
     listUsableImages(db, c.datasetId, { split })
-      .filter((i) => i.hash)
+      .filter((i) => i.hash && stored.has(i.hash))
       .map((i) => ({ hash: i.hash, classIndex: i.classIndex }));
   const [train, val, test] = [embedded('train'), embedded('val'), embedded('test')];
   ev.emit('train.data', { runId, images: train.length + val.length + test.length, decoded: result.computed, corrupt: result.failed.length, vanished: 0, unreadable: 0 });

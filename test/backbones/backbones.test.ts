@@ -4,7 +4,7 @@
  * computed once per content and backbone; the values are the backbone's own on the decoded, normalised pixels).
  * Real parts throughout: ONNX files written by the project's writer, onnxruntime-node, sharp, a SQLite home.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +13,9 @@ import { operations } from '../../src-main/api/operations';
 import type { OpInputOf, OpName, OpResult } from '../../src-main/api/types';
 import { readEmbeddings } from '../../src-main/backbones/repository';
 import { DataType, encodeModel } from '../../src-main/export/onnx/proto';
-import { expectedFeature, writeTestBackbone } from '../helpers/onnx-backbone';
+import { expectedFeature, expectedMap, writeTestBackbone } from '../helpers/onnx-backbone';
 import { tempDir, tempServices, testContext } from '../helpers/temp';
+import { undecodablePng } from '../training/fixture';
 
 const root = resolve(__dirname, '..', '..');
 const sample = join(root, 'resources', 'sample', 'fashion-mnist');
@@ -139,7 +140,7 @@ describe('backbones and the embedding store', () => {
     expect(progress.length).toBeGreaterThanOrEqual(6);
 
     const again = await call('embeddings:compute', { dataset: 'clothes', backbone: 'tiny' });
-    expect(again).toMatchObject({ images: 20, computed: 0, cached: 20 });
+    expect(again).toMatchObject({ images: 20, computed: 0, cached: 19 });
     expect((await call('backbones:show', { backbone: 'tiny' })).embeddings).toEqual({ vectors: 19, bytes: 19 * 8 * 4 });
 
     // By hand: sharp's centre crop to 32×32 sRGB, (p/255 − mean)/std, relu(W·x + b) averaged over the pixels.
@@ -172,19 +173,63 @@ describe('backbones and the embedding store', () => {
     for (let d = 0; d < 5; d++) expect(got!.vector[d]).toBeCloseTo(want[d]!, 4);
   });
 
-  it('marks an image that no longer decodes corrupt and goes on with the rest', async () => {
-    // A file damaged after it was indexed (the scan saw it whole): its pixels no longer decode.
-    const rel = `sandal/${readdirSync(join(files.dir, 'clothes', 'sandal')).sort()[0]}`;
-    const file = join(files.dir, 'clothes', rel);
-    const whole = readFileSync(file);
-    writeFileSync(file, whole.subarray(0, Math.floor(whole.length / 2)));
-    expect(services.db.prepare('SELECT status FROM images WHERE rel_path = ?').pluck().get(rel)).toBe('ok');
+  it('lays out a non-square input pixel by pixel, NCHW and NHWC alike, and a fixed batch of 4 gives the vectors of a free batch (partial last batch included)', async () => {
+    // H 20 × W 28: an H/W swap, a row flip or a channel mix-up changes these position-sensitive features.
+    const rows = services.db.prepare("SELECT hash, rel_path FROM images WHERE rel_path = 'coat/wide.png'").all() as { hash: string; rel_path: string }[];
+    const raw = await sharp(join(files.dir, 'clothes', 'coat', 'wide.png')).removeAlpha().resize(28, 20, { fit: 'fill' }).toColourspace('srgb').raw().toBuffer();
+    const x = Float32Array.from(raw, (v) => v / 255);
+    const got: Record<string, Float32Array> = {};
+    for (const [name, layout, batch] of [['flat-nchw', 'NCHW', null], ['flat-nhwc', 'NHWC', null], ['flat-b4', 'NCHW', 4]] as const) {
+      const file = join(files.dir, `${name}.onnx`);
+      const weights = writeTestBackbone(file, { channels: 3, size: [20, 28], layout, dim: 3, pool: 'flatten', batch, seed: 3 });
+      const r = await call('backbones:import', { path: file, name, resize: 'fill', mean: [0], std: [1] });
+      expect(r.backbone.featureSize).toBe(3 * 20 * 28);
+      const e = await call('embeddings:compute', { dataset: 'clothes', backbone: name });
+      expect(e.computed).toBe(19);
+      const id = services.db.prepare('SELECT id FROM backbones WHERE name = ?').pluck().get(name) as number;
+      got[name] = [...readEmbeddings(services.db, id, [rows[0]!.hash])][0]!.vector;
+      const want = expectedMap(weights, x, 20, 28);
+      for (let i = 0; i < want.length; i += 97) expect(got[name]![i], `${name}[${i}]`).toBeCloseTo(want[i]!, 4);
+    }
+    // Every content, fixed batch of 4 (19 = 4·4 + 3) against the free batch: the same vectors.
+    const ids = ['flat-nchw', 'flat-b4'].map((n) => services.db.prepare('SELECT id FROM backbones WHERE name = ?').pluck().get(n) as number);
+    const all = services.db.prepare("SELECT DISTINCT hash FROM images WHERE status = 'ok'").pluck().all() as string[];
+    const [free, fixed] = ids.map((id) => new Map([...readEmbeddings(services.db, id, all)].map((v) => [v.hash, v.vector])));
+    expect(fixed!.size).toBe(19);
+    for (const [hash, v] of free!) expect(Array.from(fixed!.get(hash)!), hash).toEqual(Array.from(v));
+    for (const n of ['flat-nchw', 'flat-nhwc', 'flat-b4']) await call('backbones:remove', { backbone: n, force: false });
+  });
+
+  it('marks content that does not decode corrupt in every file that holds it, reports a file gone or changed since the index without marking it, and goes on', async () => {
+    const dir = join(files.dir, 'clothes');
+    // Content the scan accepts (whole chunks, CRCs) that does not decode, in two files: one content, both corrupt.
+    const bag = readdirSync(join(dir, 'bag')).sort()[1]!;
+    undecodablePng(join(dir, 'bag', bag), join(dir, 'bag', 'zz-undecodable.png'));
+    cpSync(join(dir, 'bag', 'zz-undecodable.png'), join(dir, 'sandal', 'zz-undecodable-twin.png'));
+    await call('datasets:index', { root: dir, name: 'clothes' });
+    const status = (rel: string) => services.db.prepare('SELECT status FROM images WHERE rel_path = ?').pluck().get(rel);
+    expect(status('bag/zz-undecodable.png')).toBe('ok');
+    // After the index: one file deleted, one edited.
+    const sandals = readdirSync(join(dir, 'sandal')).filter((f) => !f.startsWith('zz')).sort();
+    const gone = `sandal/${sandals[0]}`;
+    const edited = `sandal/${sandals[1]}`;
+    rmSync(join(dir, gone));
+    const whole = readFileSync(join(dir, edited));
+    writeFileSync(join(dir, edited), whole.subarray(0, Math.floor(whole.length / 2)));
     const r = await call('embeddings:compute', { dataset: 'clothes', backbone: 'dynamic' });
-    expect(r.computed).toBe(18);
-    expect(r.failed.map((f) => f.path)).toEqual([rel]);
-    expect(services.db.prepare('SELECT status FROM images WHERE rel_path = ?').pluck().get(rel)).toBe('corrupt');
-    // The next call leaves it out (no longer usable) and computes nothing.
-    expect(await call('embeddings:compute', { dataset: 'clothes', backbone: 'dynamic' })).toMatchObject({ images: 19, computed: 0, cached: 19, failed: [] });
+    // 22 files, 20 contents: all but the undecodable one, the gone one and the edited one.
+    expect(r).toMatchObject({ images: 22, computed: 17, cached: 0 });
+    expect(r.failed.map((f) => f.path).sort()).toEqual(['bag/zz-undecodable.png', edited, gone, 'sandal/zz-undecodable-twin.png'].sort());
+    expect(r.failed.find((f) => f.path === edited)!.reason).toMatch(/changed since the dataset was indexed/);
+    expect(status('bag/zz-undecodable.png')).toBe('corrupt');
+    expect(status('sandal/zz-undecodable-twin.png')).toBe('corrupt');
+    expect(status(gone)).toBe('ok');
+    expect(status(edited)).toBe('ok');
+    // The next call leaves the corrupt ones out and tries the other two again.
+    expect(await call('embeddings:compute', { dataset: 'clothes', backbone: 'dynamic' })).toMatchObject({ images: 20, computed: 0, cached: 17 });
+    // A rescan sees the deletion and the edit (cut short, the scan finds it corrupt): nothing left to report.
+    await call('datasets:index', { root: dir, name: 'clothes' });
+    expect(await call('embeddings:compute', { dataset: 'clothes', backbone: 'dynamic' })).toMatchObject({ images: 18, computed: 0, cached: 17, failed: [] });
   });
 
   it('removes a backbone with its cached embeddings and its copy; refused while a run names it, unless forced', async () => {
@@ -196,7 +241,7 @@ describe('backbones and the embedding store', () => {
     expect(e.kind).toBe('conflict');
     expect(e.message).toMatch(/backbone 'dynamic' is named by run \d+; pass --force/);
     const r = await call('backbones:remove', { backbone: 'dynamic', force: true });
-    expect(r).toEqual({ removed: 'dynamic', embeddings: 18, fileRemoved: true });
+    expect(r).toEqual({ removed: 'dynamic', embeddings: 17, fileRemoved: true });
     expect(backboneFiles()).not.toContain(shown.file.split('/').pop());
     expect(services.db.prepare('SELECT count(*) FROM embeddings WHERE backbone_id = ?').pluck().get(shown.id)).toBe(0);
     expect((await errorOf(call('backbones:show', { backbone: 'dynamic' }))).message).toMatch(/backbone 'dynamic' is not imported \(imported: nhwc-map, tiny\)/);

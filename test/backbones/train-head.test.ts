@@ -5,7 +5,7 @@
  * refused naming the field, before any run exists. Real parts: an ONNX backbone run by onnxruntime, sharp,
  * tfjs on wasm, a SQLite home.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,5 +136,20 @@ describe('training a head on a frozen backbone', () => {
     await call(services, 'runs:export', { run: run.run.id, out, formats: ['onnx'] });
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).preprocessing).toMatchObject({ onnxLayout: 'NHWC' });
     await expectExportMatchesHead(run.run.id, out, 'map6', 6);
+  }, 120_000);
+
+  it('a file deleted since the index is left out with a warning, and the run trains on the rest (found by review: it failed the run)', async () => {
+    const gone = services.db.prepare("SELECT rel_path FROM images WHERE split = 'train' AND status = 'ok' ORDER BY rel_path LIMIT 1").pluck().get() as string;
+    rmSync(join(data.dir, 'fm', gone));
+    // A backbone that has embedded nothing yet, so the deleted file's content has no vector.
+    const file = join(data.dir, 'fresh.onnx');
+    writeTestBackbone(file, { channels: 1, size: [28, 28], dim: 8, seed: 21 });
+    await call(services, 'backbones:import', { path: file, name: 'fresh', resize: 'fill' });
+    const r = await call(services, 'runs:train', { dataset: 'fm', config: { ...config, epochs: 1, seed: 9, model: { backbone: 'fresh' } }, backend: 'wasm' });
+    expect(r.status).toBe('completed');
+    const warnings = r.__events.filter((e: any) => e.topic === 'train.warning').map((e: any) => String(e.data.message));
+    expect(warnings.some((w: string) => w.startsWith(`left out ${gone}:`))).toBe(true);
+    const show = await call(services, 'runs:show', { run: r.run.id });
+    expect(show.audit[0].samples).toBe(199);
   }, 120_000);
 });

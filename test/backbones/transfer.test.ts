@@ -111,5 +111,14 @@ describe('transfer learning with MixUp on a pretrained backbone', () => {
     // Measured here (wasm): head+MixUp 0.835, linear probe 0.825, from scratch 0.744 (PyTorch, in the issue: 0.87 vs 0.70).
     expect(acc.head).toBeGreaterThan(acc.scratch + 0.06);
     expect(Math.abs(acc.head - acc.probe)).toBeLessThan(0.05);
+
+    // Exported as one model (this backbone, made by the app's own converter, already has a tensor named
+    // 'probabilities': the head's output must still be the one the graph gives), predict classifies with it alone.
+    const out = join(tmp.dir, 'export');
+    await call(services, 'runs:export', { run: head.run.id, out });
+    const val = readdirSync(join(SAMPLE, 'bag')).sort().slice(LABELLED, LABELLED + 10).map((f) => join(tmp.dir, 'target', 'bag', f));
+    const predicted = await call<any[]>(services, 'models:predict', { modelDir: out, images: val, top: 1 });
+    expect(predicted.every((p) => p.top[0].probability > 0 && p.top[0].probability <= 1)).toBe(true);
+    expect(predicted.filter((p) => p.top[0].label === 'bag').length).toBeGreaterThanOrEqual(7);
   }, 600_000);
 });

@@ -8,8 +8,8 @@
  *  2. onnxruntime-node alone, batch 1, one thread: ms per image of each network;
  *  3. a head trained on 10,000 cached 1,280-d embeddings for 30 epochs (wasm): seconds, and the peak RSS against
  *     the size of the embeddings (they are read from the store per batch, never all held).
- * Needs Debian's python3-torch and python3-torchvision (`bash scripts/install-system-deps.sh` installs torch;
- * `apt-get install python3-torchvision`); without them part 1 reports the app side only.
+ * Needs Debian's python3-torch and python3-torchvision (`bash scripts/install-system-deps.sh` installs both);
+ * without them part 1 reports what failed.
  *
  * Options: --images N (256) --batch N (32) --head-images N (10000) --epochs N (30) --json
  */

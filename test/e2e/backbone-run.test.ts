@@ -53,10 +53,10 @@ describe('a backbone run from the Train screen', () => {
     await page.getByText('shoes').first().waitFor();
     await page.getByRole('button', { name: /^Train/ }).first().click();
     const picker = page.locator('select[name="backbone"]');
-    await expect.poll(() => picker.locator('option').allTextContents()).toEqual(['none (from scratch)', 'tiny (onnx, 24-d)']);
-    await expect.poll(() => page.locator('select[name="arch"]').count()).toBe(1);
+    await expect.poll(() => picker.locator('option').allTextContents(), { timeout: 20_000 }).toEqual(['none (from scratch)', 'tiny (onnx, 24-d)']);
+    await expect.poll(() => page.locator('select[name="arch"]').count(), { timeout: 20_000 }).toBe(1);
     await picker.selectOption('tiny');
-    await expect.poll(() => page.locator('select[name="arch"]').count()).toBe(0);
+    await expect.poll(() => page.locator('select[name="arch"]').count(), { timeout: 20_000 }).toBe(0);
     await page.locator('input[name="headHidden"]').waitFor();
     await page.locator('input[name="epochs"]').fill('3');
     await page.locator('input[name="batchSize"]').fill('8');

@@ -15,8 +15,12 @@ export interface TestBackboneOptions {
   dim?: number;
   /** A fixed batch size (e.g. 1), or null for a symbolic batch axis. */
   batch?: number | null;
-  /** false: the output is the N,dim,H,W map (NCHW) instead of pooled [N, dim]. */
-  pool?: boolean;
+  /**
+   * false: the output is the feature map (N,dim,H,W for NCHW input, N,H,W,dim for NHWC) instead of pooled
+   * [N, dim]; 'flatten': the NCHW map flattened to [N, dim·H·W] (index d·H·W + y·W + x), so every pixel's
+   * position shows in the features (see expectedMap).
+   */
+  pool?: boolean | 'flatten';
   seed?: number;
   /** The input's element type (INT64 makes a model that is not an image backbone). */
   inputType?: (typeof DataType)[keyof typeof DataType];
@@ -59,7 +63,11 @@ export function writeTestBackbone(file: string, o: TestBackboneOptions = {}): Te
   nodes.push({ opType: 'Relu', name: 'relu', inputs: ['conv'], outputs: ['relu'] });
   let out = 'relu';
   let outShape: OnnxDim[] = [batch, dim, h, w];
-  if (o.pool !== false) {
+  if (o.pool === 'flatten') {
+    nodes.push({ opType: 'Flatten', name: 'flatten', inputs: ['relu'], outputs: ['features'], attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
+    out = 'features';
+    outShape = [batch, typeof h === 'number' && typeof w === 'number' ? dim * h * w : 'features'];
+  } else if (o.pool !== false) {
     nodes.push({ opType: 'GlobalAveragePool', name: 'gap', inputs: ['relu'], outputs: ['gap'] });
     nodes.push({ opType: 'Flatten', name: 'flatten', inputs: ['gap'], outputs: ['features'], attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
     out = 'features';
@@ -103,6 +111,19 @@ export function expectedFeature(b: TestBackbone, x: Float32Array): Float32Array 
       s += Math.max(0, v);
     }
     out[d] = s / px;
+  }
+  return out;
+}
+
+/** The 'flatten' test backbone's features for one image's input `x` (channels last, h·w·c): relu(W·x + b) at every pixel, NCHW order. */
+export function expectedMap(b: TestBackbone, x: Float32Array, h: number, w: number): Float32Array {
+  const out = new Float32Array(b.dim * h * w);
+  for (let d = 0; d < b.dim; d++) {
+    for (let p = 0; p < h * w; p++) {
+      let v = b.bias[d]!;
+      for (let c = 0; c < b.channels; c++) v += b.weights[d * b.channels + c]! * x[p * b.channels + c]!;
+      out[d * h * w + p] = Math.max(0, v);
+    }
   }
   return out;
 }

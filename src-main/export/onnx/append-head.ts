@@ -20,8 +20,8 @@ export interface HeadLayer {
 export interface AppendHeadOptions {
   /** The backbone's feature output (the graph output the embeddings came from). */
   featureOutput: string;
-  /** Rank of that output: 2 ([N, D]), 3 ([N, 1, D]) or 4 (a feature map). */
-  featureRank: number;
+  /** Shape of that output: [N, D], [N, 1, D], a 1×1 map ([N, D, 1, 1] or [N, 1, 1, D]) or a 4-D feature map. */
+  featureDims: number[];
   /** Where a 4-D map keeps its channels: the backbone's input layout. */
   layout: 'NCHW' | 'NHWC';
   layers: HeadLayer[];
@@ -70,15 +70,32 @@ export function appendHead(backbone: Uint8Array, o: AppendHeadOptions): Uint8Arr
   const ints = (name: string, v: number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
   const int = (name: string, v: number) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
 
-  let x = o.featureOutput;
-  if (o.featureRank === 4) {
+  // The head's output takes the name the app's exports use. A backbone that already has a tensor of that name
+  // (one exported by this app does: its own output) has it renamed everywhere first.
+  let featureOutput = o.featureOutput;
+  if (used.has(o.outputName)) {
+    const renamed = unique(`backbone_${o.outputName}`);
+    const swap = (v: string) => (v === o.outputName ? renamed : v);
+    for (const n of graph.node) {
+      n.input = (n.input ?? []).map(swap);
+      n.output = (n.output ?? []).map(swap);
+    }
+    for (const v of [...graph.input, ...graph.output, ...graph.valueInfo, ...graph.initializer]) if (v.name === o.outputName) v.name = renamed;
+    if (featureOutput === o.outputName) featureOutput = renamed;
+    used.delete(o.outputName);
+  }
+  let x = featureOutput;
+  const d = o.featureDims;
+  const rank = d.length;
+  const vectorLike = rank === 3 || (rank === 4 && d[2] === 1 && (d[3] === 1 || d[1] === 1));
+  if (vectorLike) {
+    x = node('Flatten', [x], 'features', [int('axis', 1)]);
+  } else if (rank === 4) {
     if (o.layout === 'NHWC') x = node('Transpose', [x], 'features_nchw', [ints('perm', [0, 3, 1, 2])]);
     x = node('GlobalAveragePool', [x], 'features_pooled');
     x = node('Flatten', [x], 'features', [int('axis', 1)]);
-  } else if (o.featureRank === 3) {
-    x = node('Flatten', [x], 'features', [int('axis', 1)]);
-  } else if (o.featureRank !== 2) {
-    throw new AppError('unsupported', `the backbone's features have rank ${o.featureRank}; a head can follow [N, D] features or a 4-D map`);
+  } else if (rank !== 2) {
+    throw new AppError('unsupported', `the backbone's features have shape [${d.join(', ')}]; a head can follow [N, D] features or a 4-D map`);
   }
   o.layers.forEach((l, k) => {
     if (l.kernel.length !== l.inDim * l.units || l.bias.length !== l.units) throw new AppError('internal', `head layer ${k}: weights do not match [${l.inDim}, ${l.units}]`);
@@ -86,11 +103,9 @@ export function appendHead(backbone: Uint8Array, o: AppendHeadOptions): Uint8Arr
     x = node('Add', [x, init(`dense${k}/bias`, [l.units], l.bias)], `dense${k}`);
     if (l.relu) x = node('Relu', [x], `dense${k}/relu`);
   });
-  // The graph's one output becomes the probabilities, under the name the app's exports use (unless the backbone
-  // already has a tensor of that name: one exported by this app does).
-  const outName = used.has(o.outputName) ? unique(o.outputName) : o.outputName;
-  used.add(outName);
-  graph.node.push(onnx.NodeProto.create({ opType: 'Softmax', name: unique('probabilities/Softmax'), input: [x], output: [outName], attribute: [int('axis', 1)] }));
+  // The graph's one output becomes the probabilities.
+  used.add(o.outputName);
+  graph.node.push(onnx.NodeProto.create({ opType: 'Softmax', name: unique('probabilities/Softmax'), input: [x], output: [o.outputName], attribute: [int('axis', 1)] }));
   const classes = o.layers[o.layers.length - 1]!.units;
   graph.output = [
     onnx.ValueInfoProto.create({
