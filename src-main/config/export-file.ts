@@ -35,6 +35,8 @@ export interface ExportProvenance {
   fileCount: number | null;
   labels: string[];
   metrics: unknown;
+  /** The pretrained backbone the run's head was trained on. */
+  backbone?: { name: string; format: string; sha256: string };
 }
 
 export interface ExportedConfigFile extends Record<string, unknown> {

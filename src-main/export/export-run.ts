@@ -217,6 +217,7 @@ export async function exportRun(
     fileCount,
     labels: run.classes,
     metrics: run.metrics,
+    ...(backbone ? { backbone: { name: backbone.name, format: backbone.format, sha256: backbone.sha256 } } : {}),
   };
 
   const total = 2 + formats.length;

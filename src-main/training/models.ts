@@ -266,9 +266,12 @@ function blocksFor(spec: ModelSpec, seed: number): BlockDef[] {
 export function buildNetwork(spec: ModelSpec, seed: number): Network {
   validateModelSpec(spec);
   if (!Number.isFinite(seed)) throw new AppError('input', `seed: expected a number, got ${seed}`);
-  const blocks = blocksFor(spec, seed);
   const [h, w] = spec.inputSize;
-  const input = tf.input({ shape: [h, w, spec.channels], name: 'image' });
+  return assemble(blocksFor(spec, seed), tf.input({ shape: [h, w, spec.channels], name: 'image' }), String(spec.arch).replace(/[^a-z0-9]/gi, '_'));
+}
+
+/** The flat model (input → blocks → softmax) and the blocks as eager runners sharing its layers. */
+function assemble(blocks: BlockDef[], input: Sym, name: string): Network {
   let x: Sym = input;
   const shapes: number[][] = [];
   for (const b of blocks) {
@@ -276,7 +279,7 @@ export function buildNetwork(spec: ModelSpec, seed: number): Network {
     x = b.apply(x);
   }
   const probs = tf.layers.softmax({ name: 'probabilities' }).apply(x) as Sym;
-  const model = tf.model({ inputs: input, outputs: probs, name: String(spec.arch).replace(/[^a-z0-9]/gi, '_') });
+  const model = tf.model({ inputs: input, outputs: probs, name });
   const runners = blocks.map((b) => (t: tf.Tensor, training: boolean) => b.apply(t as unknown as Sym, { training }) as unknown as tf.Tensor);
   return { model, blocks: runners, blockNames: blocks.map((b) => b.name), blockInputShapes: shapes };
 }
@@ -309,17 +312,7 @@ export function buildHeadNetwork(spec: HeadSpec, seed: number): Network {
   const logits = dense(init, 'head_logits', width, spec.numClasses);
   const first = blocks.length === 0;
   blocks.push({ name: 'logits', apply: (x, kw) => logits.apply(first ? flat.apply(x, kw) : x, kw) as Sym });
-  const input = tf.input({ shape: [1, 1, spec.featureSize], name: 'features_in' });
-  let x: Sym = input;
-  const shapes: number[][] = [];
-  for (const b of blocks) {
-    shapes.push(x.shape.slice(1) as number[]);
-    x = b.apply(x);
-  }
-  const probs = tf.layers.softmax({ name: 'probabilities' }).apply(x) as Sym;
-  const model = tf.model({ inputs: input, outputs: probs, name: 'head' });
-  const runners = blocks.map((b) => (t: tf.Tensor, training: boolean) => b.apply(t as unknown as Sym, { training }) as unknown as tf.Tensor);
-  return { model, blocks: runners, blockNames: blocks.map((b) => b.name), blockInputShapes: shapes };
+  return assemble(blocks, tf.input({ shape: [1, 1, spec.featureSize], name: 'features_in' }), 'head');
 }
 
 /** The contract's entry point: input → softmax probabilities, blocks named `b<k>_…`. */

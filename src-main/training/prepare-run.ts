@@ -104,6 +104,15 @@ export async function prepareNewRun(
   const ds = resolveDataset(db, req.dataset);
   const drift = fingerprintWarning(req.config, { name: ds.name, fingerprint: datasetFingerprint(db, ds.id) }, source);
   if (drift) warn(drift);
+  // An export's config.json names the backbone file it was trained on: a different file under that name is said.
+  const exported = splitExportedConfig(req.config).provenance?.backbone;
+  if (exported && raw.model.backbone === exported.name) {
+    const { findBackbone } = await import('../backbones/repository');
+    const now = findBackbone(db, exported.name);
+    if (now && now.sha256 !== exported.sha256) {
+      warn(`backbone '${exported.name}' is not the file ${source} was trained on (sha256 ${now.sha256.slice(0, 12)}… ≠ ${exported.sha256.slice(0, 12)}…): the run will not reproduce`);
+    }
+  }
   const classes = listClasses(db, ds.id).map((c) => c.name);
   if (classes.length < 2) throw new AppError('input', `dataset '${ds.name}' has ${classes.length} class(es); a classifier needs at least 2`);
   const train = listUsableImages(db, ds.id, { split: 'train' });

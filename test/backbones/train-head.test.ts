@@ -113,7 +113,7 @@ describe('training a head on a frozen backbone', () => {
     expect(await call<any[]>(services, 'runs:list', {})).toHaveLength(before);
   }, 60_000);
 
-  it('exports one ONNX model (backbone graph + head) whose probabilities, by predict, are the head on the stored embeddings', async () => {
+  it('exports one ONNX model (backbone graph + head) whose probabilities, by predict, are the head on the stored embeddings; its config.json trains the same run again', async () => {
     const out = join(data.dir, 'export');
     const r = await call(services, 'runs:export', { run: first.run.id, out });
     expect(r.formats).toEqual(['onnx']);
@@ -124,6 +124,11 @@ describe('training a head on a frozen backbone', () => {
     expect(cfg.model.backbone).toBe('rand16');
 
     await expectExportMatchesHead(first.run.id, out, 'rand16', 16);
+    expect(cfg.provenance.backbone).toMatchObject({ name: 'rand16', format: 'onnx', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // Trained again from the export's config.json: the same run, from the cache.
+    const again = await call(services, 'runs:train', { dataset: 'fm', config: cfg, configSource: 'config.json', backend: 'wasm' });
+    expect(again.embeddings).toEqual({ computed: 0, cached: IMAGES });
+    expect(epochNumbers(again.epochs)).toEqual(epochNumbers(first.epochs));
   }, 60_000);
 
   it('a backbone whose output is an NHWC feature map, and a hidden head layer, export as one model too', async () => {

@@ -29,13 +29,8 @@ describe('a backbone run from the Train screen', () => {
       for (const f of readdirSync(src).sort().slice(0, 12)) cpSync(join(src, f), join(data, c, f));
     }
     writeTestBackbone(join(tmp.dir, 'tiny.onnx'), { channels: 1, size: [28, 28], dim: 24 });
-    for (const args of [
-      ['index', data, '--name', 'shoes'],
-      ['backbone', 'import', join(tmp.dir, 'tiny.onnx'), '--name', 'tiny', '--resize', 'fill'],
-    ]) {
-      const r = await runCli(args, { home, built: true });
-      expect(r.code, r.stderr).toBe(0);
-    }
+    const r = await runCli(['index', data, '--name', 'shoes'], { home, built: true });
+    expect(r.code, r.stderr).toBe(0);
     served = await startServe(home);
     driven = await openBrowser(join(tmp.dir, 'chromium-profile'), { width: 1440, height: 1400 });
     page = driven.page;
@@ -48,9 +43,30 @@ describe('a backbone run from the Train screen', () => {
     tmp.cleanup();
   });
 
-  it('picks the backbone, shows the head fields instead of the architecture, refuses CutMix by field, and trains', { timeout: 150_000 }, async () => {
+  it('imports a backbone on the Backbones screen (a bad file refused by name), lists it and embeds the dataset', { timeout: 120_000 }, async () => {
     await page.goto(served.url);
     await page.getByText('shoes').first().waitFor();
+    await page.getByRole('button', { name: /^Backbones/ }).click();
+    await page.getByText('No backbones yet').waitFor();
+    const before = driven.consoleErrors.length;
+    await page.getByLabel('Model file path').fill(join(tmp.dir, 'missing.onnx'));
+    await page.getByLabel('Backbone name').fill('tiny');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'missing.onnx does not exist' }).first().waitFor();
+    await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).first().click();
+    driven.consoleErrors.splice(before);
+    await page.getByLabel('Model file path').fill(join(tmp.dir, 'tiny.onnx'));
+    await page.getByLabel('Resize').selectOption('fill');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const table = page.getByRole('region', { name: 'Imported backbones' });
+    await table.getByText('24-d').waitFor();
+    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 20_000 }).toBe(1);
+    await table.getByRole('button', { name: 'Embed shoes' }).click();
+    await expect.poll(() => table.locator('tbody tr td').nth(5).textContent(), { timeout: 60_000 }).toMatch(/^36 \(/);
+    await shot(page, 'backbones-screen');
+  });
+
+  it('picks the backbone, shows the head fields instead of the architecture, refuses CutMix by field, and trains', { timeout: 150_000 }, async () => {
     await page.getByRole('button', { name: /^Train/ }).first().click();
     const picker = page.locator('select[name="backbone"]');
     await expect.poll(() => picker.locator('option').allTextContents(), { timeout: 20_000 }).toEqual(['none (from scratch)', 'tiny (onnx, 24-d)']);
@@ -75,6 +91,8 @@ describe('a backbone run from the Train screen', () => {
     await shot(page, 'backbone-run-completed');
     const runs = (await runCli(['runs', 'show', '1', '--json'], { home, built: true })).json();
     expect(runs.config.model).toMatchObject({ backbone: 'tiny', head: { hidden: 0 } });
+    // The embeddings came from the cache the Backbones screen filled.
+    expect(runs.preprocessing.backbone).toMatchObject({ name: 'tiny', featureSize: 24 });
     expect(runs.epochs).toHaveLength(3);
     expect(driven.consoleErrors).toEqual([]);
   });

@@ -4,11 +4,12 @@
  */
 import { getApi, type ApiClient } from '../api/client';
 
-export type Screen = 'datasets' | 'policy' | 'train' | 'runs' | 'export';
+export type Screen = 'datasets' | 'policy' | 'backbones' | 'train' | 'runs' | 'export';
 
 export const SCREENS: { id: Screen; label: string; hint: string }[] = [
   { id: 'datasets', label: 'Datasets', hint: 'Index folders, look at classes' },
   { id: 'policy', label: 'Pair policy', hint: 'Which classes may be blended' },
+  { id: 'backbones', label: 'Backbones', hint: 'Pretrained models, embeddings' },
   { id: 'train', label: 'Train', hint: 'Config, schedule, run monitor' },
   { id: 'runs', label: 'Runs & compare', hint: 'Metrics side by side' },
   { id: 'export', label: 'Export', hint: 'tfjs / ONNX model bundle' },
