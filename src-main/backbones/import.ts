@@ -6,7 +6,7 @@
  * does not exist, a name taken — refuses the import naming the file and the problem, and leaves nothing behind.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -79,13 +79,24 @@ export async function importBackbone(services: Services, path: string, opts: Imp
   const { fd, path: shownAs } = openUserFile(file, { what: 'backbone', maxBytes: BACKBONE_MAX_BYTES, field: 'PATH' });
   let opened: Awaited<ReturnType<typeof openOnnx>> | undefined;
   try {
-    const { sha256, bytes } = await copyHashed(fd, tmp, opts.signal).catch((err: unknown) => {
+    let { sha256, bytes } = await copyHashed(fd, tmp, opts.signal).catch((err: unknown) => {
       if (err instanceof AppError) throw err;
       if ((err as Error).name === 'AbortError') throw new AppError('cancelled', 'backbone import cancelled');
       throw new AppError('io', `cannot copy backbone ${shownAs} into ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     });
     throwIfCancelled(opts.signal, 'backbone import');
     opened = await openOnnx(tmp, `backbone ${shownAs}`, 1);
+    if (opts.output && !opened.session.outputNames.includes(opts.output)) {
+      // An inner tensor: the copy is cut there (its classifier dropped), and it is that model the home keeps.
+      await opened.session.release();
+      opened = undefined;
+      const { cutAtTensor } = await import('./onnx-cut');
+      const cut = cutAtTensor(readFileSync(tmp), opts.output, `backbone ${shownAs}`);
+      writeFileSync(tmp, cut);
+      sha256 = createHash('sha256').update(cut).digest('hex');
+      bytes = cut.length;
+      opened = await openOnnx(tmp, `backbone ${shownAs}`, 1);
+    }
     const inspection = inspectOnnx(opened.session, `backbone ${shownAs}`, opts.output);
     const preprocessing = resolvePreprocessing(inspection.read, opts, `backbone ${shownAs}`);
     const [h, w] = preprocessing.inputSize;

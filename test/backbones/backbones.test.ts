@@ -108,7 +108,7 @@ describe('backbones and the embedding store', () => {
 
     const tiny = join(files.dir, 'tiny.onnx');
     e = await errorOf(call('backbones:import', { path: tiny, name: 'tiny-again', output: 'logits' }));
-    expect(e.message).toBe(`--output: backbone ${tiny} has no output 'logits' (its outputs: features)`);
+    expect(e.message).toBe(`--output: backbone ${tiny} has no output or inner tensor 'logits' (its outputs: features; an inner tensor is named by a node's output)`);
     e = await errorOf(call('backbones:import', { path: tiny, name: 'tiny-again', inputSize: [64, 64] }));
     expect(e.message).toBe(`--input-size: backbone ${tiny} takes 32,32, not 64,64`);
     e = await errorOf(call('backbones:import', { path: tiny, name: 'tiny' }));
@@ -171,6 +171,21 @@ describe('backbones and the embedding store', () => {
     const raw = await sharp(join(files.dir, 'clothes', row.rel_path)).removeAlpha().resize(28, 28, { fit: 'cover', position: 'centre' }).greyscale().raw().toBuffer();
     const want = expectedFeature(weights, Float32Array.from(raw, (v) => (v / 255 - 0.5) / 0.25));
     for (let d = 0; d < 5; d++) expect(got!.vector[d]).toBeCloseTo(want[d]!, 4);
+  });
+
+  it('--output names an inner tensor: the copy is cut there (a classifier dropped), and its features are that tensor\'s, pooled', async () => {
+    const tiny = join(files.dir, 'tiny.onnx');
+    const r = await call('backbones:import', { path: tiny, name: 'tiny-cut', output: 'relu' });
+    const whole = (await call('backbones:show', { backbone: 'tiny' })).sha256;
+    // The relu map (N, 8, 32, 32), pooled: the same features as the whole graph's own pooling.
+    expect(r.backbone).toMatchObject({ featureSize: 8 });
+    expect(r.backbone.sha256).not.toBe(whole);
+    expect((await call('embeddings:compute', { dataset: 'clothes', backbone: 'tiny-cut' })).computed).toBe(19);
+    const ids = ['tiny', 'tiny-cut'].map((n) => services.db.prepare('SELECT id FROM backbones WHERE name = ?').pluck().get(n) as number);
+    const hashes = services.db.prepare("SELECT DISTINCT hash FROM images WHERE status = 'ok'").pluck().all() as string[];
+    const [a, b] = ids.map((id) => new Map([...readEmbeddings(services.db, id, hashes)].map((v) => [v.hash, v.vector])));
+    for (const [hash, v] of a!) for (let d = 0; d < 8; d++) expect(b!.get(hash)![d]).toBeCloseTo(v[d]!, 4);
+    await call('backbones:remove', { backbone: 'tiny-cut', force: false });
   });
 
   it('lays out a non-square input pixel by pixel, NCHW and NHWC alike, and a fixed batch of 4 gives the vectors of a free batch (partial last batch included)', async () => {

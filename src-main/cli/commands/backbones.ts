@@ -38,7 +38,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .option('--mean <m>', 'per-channel mean, 1 or 3 values (default ImageNet 0.485,0.456,0.406)')
     .option('--std <s>', 'per-channel std, 1 or 3 values (default ImageNet 0.229,0.224,0.225)')
     .addOption(new Option('--resize <mode>', 'how images reach the input size (default center-crop)').choices(['fill', 'center-crop']))
-    .option('--output <name>', "the graph output that gives the features (default: the model's first output)")
+    .option('--output <name>', "the output, or a tensor inside the graph (the copy is cut there), that gives the features (default: the model's first output)")
     .description('copy a pretrained model into the home and register it as a backbone')
     .action(async (path: string, o: ImportFlags) => {
       const input: OpInputOf<'backbones:import'> = { path, name: o.name };
