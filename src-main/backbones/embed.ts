@@ -11,7 +11,7 @@ import { mapLimit } from '../core/map-limit';
 import type { Services } from '../core/services';
 import { contentHash, readImageFileAsync } from '../datasets/read-file';
 import { listUsableImages, markCorruptIfPresent, resolveDataset } from '../datasets/repository';
-import { decodePixels } from '../training/decode';
+import { decodePixels, oneLine } from '../training/decode';
 import { fixedBatchOf, openOnnx, runFeatures } from './onnx-model';
 import { writeInput } from './preprocessing';
 import { cachedHashes, putEmbeddings, resolveBackbone, type BackboneInfo } from './repository';
@@ -94,7 +94,6 @@ async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], fail
   let computed = 0;
   opts.onProgress?.(0, total, `embedding with ${bb.name}`);
 
-  const oneLine = (err: unknown, fallback: string) => (err as Error).message.replace(/\s+/g, ' ').trim() || fallback;
   /**
    * The pixels of one content: from the first of its files that reads and still holds that content (a file
    * edited since the index is not embedded under its old hash). Content that does not decode is corrupt in every

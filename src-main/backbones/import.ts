@@ -47,7 +47,7 @@ async function copyHashed(fd: number, dest: string, signal?: AbortSignal): Promi
   return { sha256: hash.digest('hex'), bytes };
 }
 
-/** The ONNX file the user named: `path` itself, or the one `.onnx` of an export folder of this app. */
+/** The ONNX file the user named: `path` itself, or a folder's `model.onnx` (an export folder of this app is refused). */
 function onnxFileOf(path: string): string {
   let st;
   try {
@@ -70,7 +70,8 @@ export async function importBackbone(services: Services, path: string, opts: Imp
   const name = opts.name.trim();
   if (!name) throw new AppError('input', '--name: give the backbone a name');
   if (/^\d+$/.test(name)) throw new AppError('input', `--name: '${name}' is a number, which reads as a backbone id; choose a name with a letter in it`);
-  if (findBackbone(services.db, name)) throw new AppError('conflict', `--name: a backbone named '${name}' is already imported (remove it first, or choose another name)`);
+  const nameTaken = () => new AppError('conflict', `--name: a backbone named '${name}' is already imported (remove it first, or choose another name)`);
+  if (findBackbone(services.db, name)) throw nameTaken();
   const file = onnxFileOf(path);
   const dir = backbonesDir(services);
   mkdirSync(dir, { recursive: true });
@@ -131,7 +132,7 @@ export async function importBackbone(services: Services, path: string, opts: Imp
     } catch (err) {
       // Registered by another import meanwhile (the name), or the database refused: the copy goes unless another backbone has it.
       if (placed && !services.db.prepare('SELECT 1 FROM backbones WHERE file = ?').get(rel)) rmSync(dest, { force: true });
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AppError('conflict', `--name: a backbone named '${name}' is already imported (remove it first, or choose another name)`);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw nameTaken();
       throw err;
     }
   } finally {

@@ -21,13 +21,11 @@ export interface OnnxInspection {
   fixedBatch: number | null;
 }
 
+/** An open session and the two tensors a backbone is run by. */
 export interface OnnxBackbone {
   session: InferenceSession;
   inputName: string;
   outputName: string;
-  fixedBatch: number | null;
-  provider: string;
-  close(): Promise<void>;
 }
 
 type Ort = typeof import('onnxruntime-node');
@@ -102,11 +100,11 @@ export function inspectOnnx(session: InferenceSession, shownAs: string, output?:
   if (!outputName || !outputs.includes(outputName)) {
     throw new AppError('input', `--output: ${shownAs} has no output '${output}' (its outputs: ${outputs.join(', ')})`);
   }
-  return { inputName: input.name, outputName, outputs, read, fixedBatch: isDim(shape[0]) ? shape[0] : null };
+  return { inputName: input.name, outputName, outputs, read, fixedBatch: fixedBatchOf(session) };
 }
 
 /** Runs a batch (`n` images, already laid out and normalised in `input`) to `n` feature vectors of `dim` values. */
-export async function runFeatures(b: Pick<OnnxBackbone, 'session' | 'inputName' | 'outputName'>, input: Float32Array, n: number, p: BackbonePreprocessing): Promise<{ features: Float32Array; dim: number }> {
+export async function runFeatures(b: OnnxBackbone, input: Float32Array, n: number, p: BackbonePreprocessing): Promise<{ features: Float32Array; dim: number }> {
   const { Tensor: T } = await ort();
   const [h, w] = p.inputSize;
   const dims = p.layout === 'NCHW' ? [n, p.channels, h, w] : [n, h, w, p.channels];
@@ -155,7 +153,7 @@ export function fixedBatchOf(session: InferenceSession): number | null {
 }
 
 /** The shape of the backbone's raw feature output, from one probe run on zero images (the graph's batch, or 1). */
-export async function featureDims(b: Pick<OnnxBackbone, 'session' | 'inputName' | 'outputName'>, p: BackbonePreprocessing): Promise<number[]> {
+export async function featureDims(b: OnnxBackbone, p: BackbonePreprocessing): Promise<number[]> {
   const { Tensor: T } = await ort();
   const [h, w] = p.inputSize;
   const n = fixedBatchOf(b.session) ?? 1;

@@ -132,6 +132,12 @@ export function putEmbeddings(db: Db, backboneId: number, items: { hash: string;
   })();
 }
 
+/** A reader of one stored vector by content hash (raw little-endian float32 bytes), for reads per batch. */
+export function embeddingReader(db: Db, backboneId: number, view = 0): (hash: string) => Buffer | undefined {
+  const stmt = db.prepare<[number, string, number], Buffer>('SELECT vector FROM embeddings WHERE backbone_id = ? AND hash = ? AND view = ?').pluck();
+  return (hash) => stmt.get(backboneId, hash, view);
+}
+
 /**
  * The stored vectors of `hashes`, one at a time (a statement per chunk of hashes, rows streamed): the caller
  * decides what to keep, so 100,000 vectors never sit in the heap at once unless it asks.

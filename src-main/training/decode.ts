@@ -28,7 +28,8 @@ export interface DecodeOutcome {
   cacheError?: string;
 }
 
-const oneLine = (err: unknown, fallback: string) => (err as Error).message.replace(/\s+/g, ' ').trim() || fallback;
+/** An error's message on one line, or `fallback` when it has none. */
+export const oneLine = (err: unknown, fallback: string) => (err as Error).message.replace(/\s+/g, ' ').trim() || fallback;
 
 /** Decodes one image and writes it to its cache file; never throws (the failure and its cause come back). */
 export async function decodeToCache(job: DecodeJob): Promise<DecodeOutcome> {

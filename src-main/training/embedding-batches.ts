@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import { AppError } from '../core/errors';
 import type { Rng } from '../mixup/rng';
+import { embeddingReader } from '../backbones/repository';
 import type { Batch, BatchSource } from './batches';
 
 export interface EmbeddedItem {
@@ -15,15 +16,15 @@ export interface EmbeddedItem {
 }
 
 export class EmbeddingBatches implements BatchSource {
-  private readonly read: Database.Statement<[number, string], Buffer>;
+  private readonly read: (hash: string) => Buffer | undefined;
 
   constructor(
     db: Database.Database,
-    private readonly backboneId: number,
+    backboneId: number,
     private readonly items: readonly EmbeddedItem[],
     readonly dim: number,
   ) {
-    this.read = db.prepare<[number, string], Buffer>('SELECT vector FROM embeddings WHERE backbone_id = ? AND hash = ? AND view = 0').pluck();
+    this.read = embeddingReader(db, backboneId);
   }
 
   get size(): number {
@@ -37,7 +38,7 @@ export class EmbeddingBatches implements BatchSource {
     const labels = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const item = this.items[indices[i]!]!;
-      const v = this.read.get(this.backboneId, item.hash);
+      const v = this.read(item.hash);
       if (!v || v.byteLength !== this.dim * 4) {
         throw new AppError('internal', `the embedding of image content ${item.hash.slice(0, 12)}… is ${v ? `${v.byteLength / 4}-d, expected ${this.dim}-d` : 'missing from the store'}`);
       }

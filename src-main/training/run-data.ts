@@ -154,10 +154,7 @@ async function embeddingData(c: RunDataContext, backboneName: string): Promise<R
   try {
     result = await computeEmbeddings(services, c.datasetId, bb.id, {
       signal: abort.signal,
-      onProgress: (done, total, label) => {
-        if (stop()) abort.abort();
-        ev.emit('train.progress', { runId, phase: 'embed', done, total, label });
-      },
+      onProgress: (done, total, label) => ev.emit('train.progress', { runId, phase: 'embed', done, total, label }),
     });
   } catch (err) {
     if (err instanceof AppError && err.kind === 'cancelled') return 'cancelled';
@@ -171,10 +168,8 @@ async function embeddingData(c: RunDataContext, backboneName: string): Promise<R
   // What trains: the usable images whose content has a vector now (one that could not be read or decoded has
   // none, and is left out with the warning above).
   const stored = cachedHashes(db, bb.id);
-  const embedded = (split: 'train' | 'val' | 'test') =>
-    listUsableImages(db, c.datasetId, { split })
-      .filter((i) => i.hash && stored.has(i.hash))
-      .map((i) => ({ hash: i.hash, classIndex: i.classIndex }));
+  const usable = listUsableImages(db, c.datasetId).filter((i) => i.hash && stored.has(i.hash));
+  const embedded = (split: 'train' | 'val' | 'test') => usable.filter((i) => i.split === split).map((i) => ({ hash: i.hash, classIndex: i.classIndex }));
   const [train, val, test] = [embedded('train'), embedded('val'), embedded('test')];
   ev.emit('train.data', { runId, images: train.length + val.length + test.length, decoded: result.computed, corrupt: result.failed.length, vanished: 0, unreadable: 0 });
   if (train.length === 0) throw new AppError('input', `dataset '${c.datasetName}' has no usable training images`);
