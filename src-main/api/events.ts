@@ -17,6 +17,8 @@ export interface EventMap extends TrainEventMap {
   'preview.progress': ProgressEvent;
   'export.progress': ProgressEvent;
   'embed.progress': ProgressEvent;
+  /** `label` is the phase: embed, folds, neighbours, duplicates, outliers, pairs, map. */
+  'curate.progress': ProgressEvent;
 }
 
 export type EventTopic = keyof EventMap;

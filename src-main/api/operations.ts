@@ -12,6 +12,7 @@ import { runsOps } from './ops/runs';
 import { exportOps } from './ops/export';
 import { dbOps } from './ops/db';
 import { backbonesOps } from './ops/backbones';
+import { curationOps } from './ops/curation';
 
 const all = [
   ...systemOps,
@@ -22,6 +23,7 @@ const all = [
   ...runsOps,
   ...exportOps,
   ...backbonesOps,
+  ...curationOps,
   ...dbOps,
 ];
 

@@ -133,6 +133,10 @@ export const datasetRefSchema = z.strictObject({
   name: z.string().optional(),
   id: z.number().int().optional(),
   fingerprint: z.string().optional(),
+  /** Usable images whose class the user corrected (curation), when the run started. */
+  relabelled: z.number().int().min(0).optional(),
+  /** Images the user excluded, when the run started. */
+  excluded: z.number().int().min(0).optional(),
 });
 
 export const runConfigSchema = z.strictObject({

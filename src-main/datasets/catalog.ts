@@ -151,7 +151,8 @@ function toRelPaths(root: string, paths: string[]): string[] {
   });
 }
 
-function idsForPaths(db: Db, datasetId: number, root: string, paths: string[]): number[] {
+/** The image ids of user paths (relative to the root, or absolute inside it); refused naming the paths not in the dataset. */
+export function idsForPaths(db: Db, datasetId: number, root: string, paths: string[]): number[] {
   const get = db.prepare('SELECT id FROM images WHERE dataset_id = ? AND rel_path = ?').pluck();
   const rels = toRelPaths(root, paths);
   const missing: string[] = [];
@@ -164,22 +165,4 @@ function idsForPaths(db: Db, datasetId: number, root: string, paths: string[]): 
     throw new AppError('not-found', `not in the dataset: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` (and ${missing.length - 10} more)` : ''}`);
   }
   return ids;
-}
-
-/**
- * Excludes images from training with a reason (curation), or includes them again (`reason` null). Every path
- * must be in the dataset; answers how many images changed.
- */
-export function setExcluded(db: Db, ds: DatasetInfo, paths: string[], reason: string | null): { changed: number } {
-  const ids = idsForPaths(db, ds.id, ds.root, paths);
-  const upd =
-    reason === null
-      ? db.prepare('UPDATE images SET excluded_reason = NULL WHERE id = ? AND excluded_reason IS NOT NULL')
-      : db.prepare('UPDATE images SET excluded_reason = ? WHERE id = ? AND excluded_reason IS NOT ?');
-  let changed = 0;
-  db.transaction(() => {
-    for (const id of ids) changed += (reason === null ? upd.run(id) : upd.run(reason, id, reason)).changes;
-    db.prepare('UPDATE datasets SET updated_at = ? WHERE id = ?').run(new Date().toISOString(), ds.id);
-  })();
-  return { changed };
 }

@@ -202,6 +202,19 @@ export function datasetFingerprint(db: Db, datasetId: number): string {
   return h.digest('hex');
 }
 
+/** What the user's curation changed in the dataset: usable images relabelled, images excluded. */
+export function curationCounts(db: Db, datasetId: number): { relabelled: number; excluded: number } {
+  const relabelled = db
+    .prepare(`SELECT COUNT(*) FROM images INDEXED BY images_relabelled WHERE dataset_id = ? AND given_class_id IS NOT NULL AND ${usableSql()}`)
+    .pluck()
+    .get(datasetId) as number;
+  const excluded = db
+    .prepare("SELECT COUNT(*) FROM images INDEXED BY images_excluded WHERE dataset_id = ? AND excluded_reason IS NOT NULL AND status = 'ok'")
+    .pluck()
+    .get(datasetId) as number;
+  return { relabelled, excluded };
+}
+
 /** One image row, with its dataset's root, for media and curation. */
 export interface ImageRecord {
   id: number;

@@ -88,17 +88,26 @@ function readColumns(r: FileReport): unknown[] {
   return r.ok ? [r.hash, r.format, r.width, r.height, r.channels, 'ok', null] : [r.hash, r.format ?? null, null, null, null, 'corrupt', r.reason];
 }
 
+/**
+ * SET clause for the class a scan found (bound once as @cls — see folderClass): class_id when the image is not
+ * relabelled, given_class_id when it is (cleared when the folder now says what the relabel said).
+ */
+const FOLDER_CLASS = `given_class_id = CASE WHEN given_class_id IS NULL OR class_id = @cls THEN NULL ELSE @cls END,
+  class_id = CASE WHEN given_class_id IS NULL THEN @cls ELSE class_id END`;
+
 /** The statements a scan writes its image and class rows with. */
 function scanStatements(db: Db) {
   return {
     insertClass: db.prepare('INSERT INTO classes (dataset_id, name) VALUES (?, ?)'),
     insertImage: db.prepare(`INSERT INTO images ${IMAGE_COLUMNS} VALUES ${IMAGE_VALUES}`),
     insertMany: db.prepare(`INSERT INTO images ${IMAGE_COLUMNS} VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => IMAGE_VALUES).join(', ')}`),
+    // The folder's class goes to given_class_id when the user relabelled the image (class_id keeps the
+    // correction); a folder class that now equals the correction ends the relabel.
     updateImage: db.prepare(
-      `UPDATE images SET class_id = ?, split = ?, split_source = ?, bytes = ?, mtime_ms = ?, hash = ?, format = ?, width = ?, height = ?,
+      `UPDATE images SET ${FOLDER_CLASS}, split = ?, split_source = ?, bytes = ?, mtime_ms = ?, hash = ?, format = ?, width = ?, height = ?,
          channels = ?, status = ?, reason = ?, verified = 0, thumb = NULL WHERE id = ?`,
     ),
-    relabelImage: db.prepare('UPDATE images SET class_id = ?, split = ?, split_source = ? WHERE id = ?'),
+    relabelImage: db.prepare(`UPDATE images SET ${FOLDER_CLASS}, split = ?, split_source = ? WHERE id = ?`),
     deleteImage: db.prepare('DELETE FROM images WHERE id = ?'),
   };
 }
@@ -158,12 +167,12 @@ export class ScanWriter {
 
   /** A changed file's row, from its new read (to be verified again). */
   update(id: number, classId: number, split: Split, source: SplitSource, r: FileReport): void {
-    this.sql.updateImage.run(classId, split, source, r.size, r.mtimeMs, ...readColumns(r), id);
+    this.sql.updateImage.run({ cls: classId }, split, source, r.size, r.mtimeMs, ...readColumns(r), id);
   }
 
   /** An unchanged file's new class or split. */
   relabel(id: number, classId: number, split: Split, source: SplitSource): void {
-    this.sql.relabelImage.run(classId, split, source, id);
+    this.sql.relabelImage.run({ cls: classId }, split, source, id);
   }
 
   remove(id: number): void {
@@ -178,10 +187,11 @@ export class ScanWriter {
     const { db, datasetId } = this;
     db.transaction(() => {
       for (const id of p.removedIds) this.sql.deleteImage.run(id);
-      db.prepare('DELETE FROM classes WHERE dataset_id = ? AND id NOT IN (SELECT DISTINCT class_id FROM images WHERE dataset_id = ?)').run(
-        datasetId,
-        datasetId,
-      );
+      // A class survives while an image is in it, or was relabelled out of it (the relabel can be undone).
+      db.prepare(
+        `DELETE FROM classes WHERE dataset_id = ? AND id NOT IN (SELECT DISTINCT class_id FROM images WHERE dataset_id = ?)
+           AND id NOT IN (SELECT given_class_id FROM images INDEXED BY images_relabelled WHERE dataset_id = ? AND given_class_id IS NOT NULL)`,
+      ).run(datasetId, datasetId, datasetId);
       // A snapshot that is still current here means the last scan completed (leaving nothing pending) and no
       // image row has been written since, this scan included: nothing to assign, and no table scan to learn that.
       const snapshotCurrent = hasSnapshot(db, datasetId);

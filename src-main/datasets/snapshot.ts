@@ -37,7 +37,8 @@ const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 const SOURCES: readonly SplitSource[] = ['folder', 'manifest', 'auto', 'pending'];
 /** Numbers per row in `nums`: id, bytes, mtime, class id, split code. */
 export const PER_ROW = 5;
-const ROWS_SQL = 'SELECT rel_path, id, bytes, mtime_ms, class_id, split, split_source FROM images WHERE dataset_id = ?';
+// The class is the one the folder or manifest gives (given_class_id for a relabelled image), which the scan compares.
+const ROWS_SQL = 'SELECT rel_path, id, bytes, mtime_ms, COALESCE(given_class_id, class_id), split, split_source FROM images WHERE dataset_id = ?';
 
 /** A snapshot as stored: `count` rows, their paths (NUL-separated UTF-8) and five numbers per row. */
 export interface Snapshot {

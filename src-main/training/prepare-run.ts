@@ -10,7 +10,7 @@ import { blockNamesFor, validateModelSpec } from '../config/model-spec';
 import { resolveRunConfig, type RunConfig } from '../config/run-config';
 import { configForDataset, datasetModelDefaults } from '../datasets/model-defaults';
 import { getPolicy } from '../datasets/policy-repository';
-import { datasetFingerprint, listClasses, listUsableImages, resolveDataset, type UsableImage } from '../datasets/repository';
+import { curationCounts, datasetFingerprint, listClasses, listUsableImages, resolveDataset, type UsableImage } from '../datasets/repository';
 import { fingerprintWarning, splitExportedConfig } from '../config/export-file';
 import { policyMatrix, type PairPolicy } from '../mixup/pairing';
 import { createRun, getRun, setRunPaths } from './runs-repository';
@@ -140,7 +140,8 @@ export async function prepareNewRun(
     }
   }
   const fingerprint = datasetFingerprint(db, ds.id);
-  const resolved = { ...config, policy, dataset: { name: ds.name, id: ds.id, fingerprint } };
+  // What curation changed in the file list (CLI.md: a run says what it trained on): relabelled and excluded images.
+  const resolved = { ...config, policy, dataset: { name: ds.name, id: ds.id, fingerprint, ...curationCounts(db, ds.id) } };
   const runId = createRun(db, {
     datasetId: ds.id,
     datasetName: ds.name,

@@ -5,7 +5,7 @@
  *
  *   front ends   cli · serve · electron · preload · index.ts      (no sibling front end, but the listed ones)
  *   api          operations table · call registry · envelope · page files
- *   features     datasets · training · export · backbones         (may use each other)
+ *   features     datasets · training · export · backbones · curation   (may use each other)
  *   pure         mixup · config                                  (no database)
  *   leaf         core · db
  *
@@ -29,6 +29,7 @@ const LAYER: Record<string, number> = {
   training: 2,
   export: 2,
   backbones: 2,
+  curation: 2,
   api: 3,
   cli: 4,
   serve: 4,

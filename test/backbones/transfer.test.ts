@@ -8,65 +8,20 @@
  */
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportOnnx } from '../../src-main/export/onnx/convert';
-import { initEngine } from '../../src-main/training/engine/index';
-// @ts-expect-error: a plain .mjs helper shared with the benchmarks (no types)
-import { FASHION_MNIST_CLASSES, pickPerClass, readFashionMnist } from '../../scripts/lib/fashion-mnist.mjs';
+import { pretrainFashionBackbone } from '../helpers/fm-backbone';
 import { tempDir, tempServices } from '../helpers/temp';
 import { SAMPLE, call } from '../training/fixture';
 
 const CLASSES = readdirSync(SAMPLE).sort();
 const LABELLED = 10;
-const PRETRAIN_PER_CLASS = 1000;
 
 const services = tempServices();
 const tmp = tempDir('mixup-transfer-');
 
-/**
- * Trains a small CNN on Debian's Fashion-MNIST test set (10,000 images: none of them is in the app's sample,
- * which comes from the training set) and writes its 64-d feature layer as an ONNX backbone.
- */
-async function pretrainBackbone(file: string): Promise<void> {
-  await initEngine({ backend: 'wasm' });
-  const fm = readFashionMnist('test');
-  const wanted = new Map(CLASSES.map((c, k) => [FASHION_MNIST_CLASSES.indexOf(c), k]));
-  const picked = pickPerClass(fm.labels, PRETRAIN_PER_CLASS);
-  const px = 28 * 28;
-  const xs = new Float32Array(picked.length * px);
-  const ys = new Int32Array(picked.length);
-  picked.forEach((i: number, n: number) => {
-    for (let j = 0; j < px; j++) xs[n * px + j] = fm.images[i * px + j]! / 255;
-    ys[n] = wanted.get(fm.labels[i]!)!;
-  });
-  const seed = (n: number) => tf.initializers.glorotUniform({ seed: n });
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: seed(1) }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: seed(2) }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 64, activation: 'relu', name: 'features', kernelInitializer: seed(3) }),
-      tf.layers.dense({ units: CLASSES.length, kernelInitializer: seed(4) }),
-    ],
-  });
-  model.compile({ optimizer: tf.train.adam(0.003), loss: tf.losses.softmaxCrossEntropy });
-  const x = tf.tensor4d(xs, [ys.length, 28, 28, 1]);
-  const y = tf.oneHot(tf.tensor1d(ys, 'int32'), CLASSES.length);
-  // No shuffle: tfjs shuffles with Math.random, and the test must give the same backbone every time (the picked
-  // images are already in the file's mixed class order).
-  await model.fit(x, y, { epochs: 6, batchSize: 64, shuffle: false, verbose: 0 });
-  tf.dispose([x, y]);
-  const features = tf.model({ inputs: model.inputs, outputs: model.getLayer('features').output as tf.SymbolicTensor });
-  writeFileSync(file, exportOnnx(features));
-  model.dispose();
-}
-
 beforeAll(async () => {
   const backbone = join(tmp.dir, 'fm5.onnx');
-  await pretrainBackbone(backbone);
+  await pretrainFashionBackbone(backbone, CLASSES);
   await call(services, 'backbones:import', { path: backbone, name: 'fm5', resize: 'fill', mean: [0], std: [1] });
   // The target task: 10 labelled training images per class, the rest for validation, named by a manifest.
   const root = join(tmp.dir, 'target');

@@ -115,8 +115,9 @@ export const datasetsOps = [
       .strict(),
     async run(ctx, input) {
       const { resolveDataset } = await import('../../datasets/repository');
-      const { setExcluded } = await import('../../datasets/catalog');
-      return setExcluded(ctx.services.db, resolveDataset(ctx.services.db, input.dataset), input.paths, input.reason);
+      const { setExcludedLogged } = await import('../../curation/actions');
+      const { changed } = setExcludedLogged(ctx.services.db, resolveDataset(ctx.services.db, input.dataset), input.paths, input.reason);
+      return { changed };
     },
   }),
   defineOp({
@@ -125,8 +126,9 @@ export const datasetsOps = [
     input: z.object({ dataset: datasetRef, paths: z.array(z.string().min(1)).min(1), reason: z.string().optional() }).strict(),
     async run(ctx, input) {
       const { resolveDataset } = await import('../../datasets/repository');
-      const { setExcluded } = await import('../../datasets/catalog');
-      return setExcluded(ctx.services.db, resolveDataset(ctx.services.db, input.dataset), input.paths, null);
+      const { setExcludedLogged } = await import('../../curation/actions');
+      const { changed } = setExcludedLogged(ctx.services.db, resolveDataset(ctx.services.db, input.dataset), input.paths, null);
+      return { changed };
     },
   }),
 ];

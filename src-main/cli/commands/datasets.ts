@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { DatasetListItem, IndexResult } from '../../api/ops/datasets';
 import type { DatasetSummary } from '../../datasets/summary';
 import type { VerifyResult } from '../../datasets/verify';
-import type { CliRuntime } from '../runtime';
+import { usageError, type CliRuntime } from '../runtime';
 
 /**
  * The `dataset` command group, created once whoever registers first (the export feature adds
@@ -138,5 +138,17 @@ export function register(program: Command, cli: CliRuntime): void {
     .action(async (dataset: string, paths: string[]) => {
       const r = await cli.invoke('datasets:include', { dataset, paths });
       cli.output(r, (x) => `included ${x.changed} image(s)`);
+    });
+  group
+    .command('relabel')
+    .description('correct the class of images (kept in the index: the files never move; `curation undo` takes it back)')
+    .argument('<dataset>', 'dataset name or id')
+    .argument('<paths...>', 'image paths, relative to the dataset folder')
+    .option('--class <name>', 'the correct class (a class of the dataset)')
+    .option('--restore', 'give the images the class their folder (or manifest) says again')
+    .action(async (dataset: string, paths: string[], o: { class?: string; restore?: boolean }) => {
+      if ((o.class === undefined) === !o.restore) throw usageError('relabel: give --class NAME or --restore (one of them)');
+      const r = await cli.invoke('datasets:relabel', { dataset, paths, class: o.restore ? null : o.class! });
+      cli.output(r, (x) => (x.entry ? x.entry.summary : 'nothing changed'));
     });
 }

@@ -11,6 +11,7 @@ import { register as runs } from './runs';
 import { register as exportCommands } from './export';
 import { register as db } from './db';
 import { register as backbones } from './backbones';
+import { register as curation } from './curation';
 
 /** Every feature's command registration, in the order `--help` lists them. */
 export const registrations: Array<(program: Command, cli: CliRuntime) => void> = [
@@ -24,5 +25,6 @@ export const registrations: Array<(program: Command, cli: CliRuntime) => void> =
   runs,
   exportCommands,
   backbones,
+  curation,
   db,
 ];
