@@ -11,6 +11,7 @@ const mainInputs: Record<string, string> = {
   'verify-worker': resolve('src-main/datasets/verify-worker.ts'),
   'train-worker': resolve('src-main/training/worker.ts'),
   'decode-worker': resolve('src-main/training/decode-worker.ts'),
+  'curation-thumb-worker': resolve('src-main/curation/thumb-worker.ts'),
 };
 
 export default defineConfig({

@@ -14,6 +14,8 @@ import { listUsableImages, markCorruptIfPresent, resolveDataset } from '../datas
 import { decodePixels, oneLine } from '../training/decode';
 import { fixedBatchOf, openOnnx, runFeatures } from './onnx-model';
 import { writeInput } from './preprocessing';
+import { recipeKey, reduceToThumb } from '../curation/thumb-one';
+import { putThumbs } from '../curation/thumb-store';
 import { cachedHashes, putEmbeddings, resolveBackbone, type BackboneInfo } from './repository';
 
 export interface EmbedResult {
@@ -87,6 +89,7 @@ async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], fail
   const p = bb.preprocessing;
   const [h, w] = p.inputSize;
   const per = p.channels * h * w;
+  const thumbRecipe = recipeKey({ inputSize: p.inputSize, channels: p.channels, resize: p.resize });
   const fixedBatch = fixedBatchOf(session);
   const batch = fixedBatch ?? Math.max(1, opts.batch ?? 32);
   const total = jobs.length;
@@ -130,10 +133,12 @@ async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], fail
   const decodeBatch = async (part: Job[]) => {
     const pixels = await mapLimit(part, cores, decodeJob);
     const kept = part.filter((_, i) => pixels[i]);
+    // The near-duplicate check's thumbnails, from the pixels decoded here anyway (curation/thumb-one.ts).
+    const thumbs = pixels.flatMap((px, i) => (px ? [{ hash: part[i]!.hash, pixels: reduceToThumb(px, h, w, p.channels) }] : []));
     const input = new Float32Array(Math.max(kept.length, fixedBatch ?? 0) * per);
     let slot = 0;
     for (const px of pixels) if (px) writeInput(px, p, input, slot++);
-    return { kept, input, skipped: part.length - kept.length };
+    return { kept, input, thumbs, skipped: part.length - kept.length };
   };
 
   let next: ReturnType<typeof decodeBatch> | undefined;
@@ -156,6 +161,7 @@ async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], fail
           bb.id,
           cur.kept.map((job, i) => ({ hash: job.hash, vector: features.slice(i * dim, (i + 1) * dim) })),
         );
+        putThumbs(services.db, thumbRecipe, cur.thumbs);
         computed += cur.kept.length;
       }
       done += cur.kept.length + cur.skipped;

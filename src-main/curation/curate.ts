@@ -14,6 +14,7 @@ import { outOfSampleProbs } from './label-model';
 import { DEFAULT_DUPLICATE_THRESHOLD, DEFAULT_SHORTLIST, nearDuplicateGroups } from './near-duplicates';
 import { neighboursWithin, unitRows, type Neighbours } from './neighbours';
 import { projectMap, type MapMethod } from './projection';
+import { thumbnailsFor } from './thumbs';
 import { contentHash, saveCuration } from './repository';
 
 export type CurationPhase = 'embed' | 'folds' | 'neighbours' | 'duplicates' | 'outliers' | 'pairs' | 'map';
@@ -27,7 +28,7 @@ export interface CurateOptions {
   duplicateThreshold?: number;
   /** Embedding cosine for the near-duplicate shortlist (default 0.9). */
   shortlist?: number;
-  /** How many outliers to report (default 100). */
+  /** How many outliers to report (default: 2 % of the images, at least 10, at most 100). */
   top?: number;
   map?: MapMethod | 'none';
   signal?: AbortSignal;
@@ -39,6 +40,8 @@ export interface CurationResult {
   backbone: { id: number; name: string };
   images: number;
   embeddings: { computed: number; cached: number };
+  /** The near-duplicate check: shortlisted pairs, pairs compared on their thumbnails, thumbnails decoded now or cached. */
+  duplicateCheck: { shortlisted: number; compared: number; thumbnails: { computed: number; cached: number } };
   /** Usable images left out because they could not be embedded. */
   skipped: { path: string; reason: string }[];
   labelIssues: { path: string; given: string; suggested: string; score: number; split: string }[];
@@ -84,7 +87,7 @@ export async function curateDataset(services: Services, datasetRef: string | num
     alpha: opts.alpha ?? defaultRunConfig().mixup.alpha,
     duplicateThreshold: opts.duplicateThreshold ?? DEFAULT_DUPLICATE_THRESHOLD,
     shortlist: opts.shortlist ?? DEFAULT_SHORTLIST,
-    top: opts.top ?? 100,
+    top: opts.top ?? 0,
     map: opts.map ?? 'umap',
   };
   const progress = opts.onProgress ?? (() => {});
@@ -124,12 +127,15 @@ export async function curateDataset(services: Services, datasetRef: string | num
   const global = await neighboursWithin(u, d, everyRow, GLOBAL_K, opts.signal, (done) => progress('neighbours', done, n));
   const paths = images.map((i) => i.path);
   const hashes = images.map((i) => i.hash);
-  const dups = await nearDuplicateGroups(paths, hashes, global, {
-    shortlist: params.shortlist,
-    threshold: params.duplicateThreshold,
-    signal: opts.signal,
-    onProgress: (done, total) => progress('duplicates', done, total),
-  });
+  const thumbnails = { computed: 0, cached: 0 };
+  const recipe = { inputSize: bb.preprocessing.inputSize, channels: bb.preprocessing.channels, resize: bb.preprocessing.resize };
+  const thumbsOf = async (jobs: { hash: string; file: string }[]) => {
+    const t = await thumbnailsFor(db, recipe, jobs, { signal: opts.signal, onProgress: (done, total) => progress('duplicates', done, total) });
+    thumbnails.computed += t.computed;
+    thumbnails.cached += jobs.length - t.computed;
+    return t.thumbs;
+  };
+  const dups = await nearDuplicateGroups(paths, hashes, global, thumbsOf, { shortlist: params.shortlist, threshold: params.duplicateThreshold });
 
   const perClass: Neighbours = { k: CLASS_K, sim: new Float32Array(n * CLASS_K).fill(-Infinity), idx: new Int32Array(n * CLASS_K).fill(-1) };
   for (let k = 0; k < c; k++) {
@@ -142,6 +148,8 @@ export async function curateDataset(services: Services, datasetRef: string | num
     });
     progress('outliers', k + 1, c);
   }
+  // Default: the most unusual 2 % (at least 10, at most 100).
+  if (!params.top) params.top = Math.min(100, Math.max(10, Math.ceil(n * 0.02)));
   const out = rankOutliers(perClass, n, CLASS_K).slice(0, params.top);
 
   progress('pairs', 0, 1);
@@ -159,6 +167,7 @@ export async function curateDataset(services: Services, datasetRef: string | num
     backbone: { id: bb.id, name: bb.name },
     images: n,
     embeddings: { computed: embedded.computed, cached: embedded.cached },
+    duplicateCheck: { shortlisted: dups.shortlisted, compared: dups.checked, thumbnails },
     skipped,
     labelIssues: li.issues.map((f) => ({
       path: images[f.row]!.relPath,

@@ -6,26 +6,20 @@
  * near-duplicate when the two signatures correlate at least `threshold` (the user's strictness). Confirmed pairs are grouped (union-find);
  * a group spanning classes is a label conflict, one spanning splits a leak.
  */
-import { throwIfCancelled } from '../core/errors';
-import { mapLimit } from '../core/map-limit';
-import { readImageFileAsync } from '../datasets/read-file';
-import { decodePixels } from '../training/decode';
 import type { Neighbours } from './neighbours';
+import { THUMB } from './thumb-one';
 
-/** Thumbnail side (pixels). */
-export const THUMB = 16;
+/** The thumbnails (16×16 grey) of the jobs' contents, by hash; null for one that could not be read. */
+export type ThumbSource = (files: { hash: string; file: string }[]) => Promise<Map<string, Uint8Array | null>>;
 
 /**
- * The image's signature: a THUMB × THUMB grey thumbnail's horizontal and vertical differences, zero mean and
- * unit variance. Differences, not the pixels: on Fashion-MNIST the plain thumbnails of distinct garments of one
- * shape correlate up to 0.99 (their silhouette dominates), while copies re-exposed, noised (±20 levels) or
- * re-saved as JPEG q60 stayed ≥ 0.963 on the differences and only 20 of 1,200 distinct images had a distinct
- * partner ≥ 0.96 (measured on the bundled sample). A flat image gives all zeros.
+ * An image's signature from its THUMB × THUMB grey thumbnail: the horizontal and vertical differences, zero
+ * mean and unit variance. Differences, not the pixels: on Fashion-MNIST the plain thumbnails of distinct
+ * garments of one shape correlate up to 0.99 (their silhouette dominates), while copies re-exposed, noised (±20
+ * levels) or re-saved as JPEG q60 stayed ≥ 0.963 on the differences and only 20 of 1,200 distinct images had a
+ * distinct partner ≥ 0.96 (measured on the bundled sample). A flat image gives all zeros.
  */
-export async function normalisedThumb(path: string): Promise<Float32Array> {
-  const read = await readImageFileAsync(path);
-  if (!read.ok) throw new Error(read.reason);
-  const px = await decodePixels(read.buf, [THUMB, THUMB], 1, 'fill');
+export function signature(px: Uint8Array): Float32Array {
   const out = new Float32Array(2 * (THUMB - 1) * (THUMB - 1));
   let k = 0;
   for (let y = 0; y < THUMB - 1; y++) {
@@ -57,8 +51,6 @@ export interface DuplicateOptions {
   shortlist?: number;
   /** Thumbnail correlation a shortlisted pair needs to be a near-duplicate (default 0.96). */
   threshold?: number;
-  signal?: AbortSignal;
-  onProgress?: (done: number, total: number) => void;
 }
 
 export interface DuplicateGroup {
@@ -75,7 +67,7 @@ export const DEFAULT_DUPLICATE_THRESHOLD = 0.96;
  * Groups of near-duplicate rows. `paths[r]` is row r's file and `hashes[r]` its content hash (rows with the
  * same content are duplicates without a look at their pixels); `nb` the rows' neighbours.
  */
-export async function nearDuplicateGroups(paths: readonly string[], hashes: readonly string[], nb: Neighbours, opts: DuplicateOptions = {}): Promise<{ groups: DuplicateGroup[]; shortlisted: number; checked: number; unreadable: number }> {
+export async function nearDuplicateGroups(paths: readonly string[], hashes: readonly string[], nb: Neighbours, thumbsOf: ThumbSource, opts: DuplicateOptions = {}): Promise<{ groups: DuplicateGroup[]; shortlisted: number; checked: number; unreadable: number }> {
   const shortlist = opts.shortlist ?? DEFAULT_SHORTLIST;
   const threshold = opts.threshold ?? DEFAULT_DUPLICATE_THRESHOLD;
   const n = paths.length;
@@ -98,18 +90,9 @@ export async function nearDuplicateGroups(paths: readonly string[], hashes: read
   for (const [a, b] of pairs) {
     for (const r of [a, b]) if (!needed.has(hashes[r]!)) needed.set(hashes[r]!, r);
   }
+  const pixels = await thumbsOf([...needed.entries()].map(([hash, r]) => ({ hash, file: paths[r]! })));
   const thumbs = new Map<string, Float32Array | null>();
-  let done = 0;
-  const jobs = [...needed.entries()];
-  await mapLimit(jobs, 8, async ([hash, r]) => {
-    throwIfCancelled(opts.signal, 'curation');
-    try {
-      thumbs.set(hash, await normalisedThumb(paths[r]!));
-    } catch {
-      thumbs.set(hash, null);
-    }
-    opts.onProgress?.(++done, jobs.length);
-  });
+  for (const [hash, px] of pixels) thumbs.set(hash, px ? signature(px) : null);
   const parent = Int32Array.from({ length: n }, (_, i) => i);
   const find = (x: number): number => {
     while (parent[x] !== x) x = parent[x] = parent[parent[x]!]!;

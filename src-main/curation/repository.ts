@@ -74,3 +74,10 @@ export function loadCurationMap(db: Db, curationId: number): { paths: string[]; 
   new Uint8Array(xy.buffer).set(r.map);
   return { paths: JSON.parse(r.map_paths) as string[], xy };
 }
+
+/** The stored passes of a dataset, newest first: which backbone, when, and the content hash they saw. */
+export function listCurations(db: Db, datasetId: number): { backbone: string; createdAt: string; content: string }[] {
+  return db
+    .prepare('SELECT b.name AS backbone, c.created_at AS createdAt, c.content FROM curations c JOIN backbones b ON b.id = c.backbone_id WHERE c.dataset_id = ? ORDER BY c.created_at DESC, c.id DESC')
+    .all(datasetId) as { backbone: string; createdAt: string; content: string }[];
+}

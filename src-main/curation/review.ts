@@ -17,9 +17,10 @@ export type FindingStatus = 'open' | 'relabelled' | 'excluded' | 'kept';
 export interface CurationView extends CurationResult {
   /** A rescan changed the dataset's files since this pass: run `curate` again. */
   stale: boolean;
-  labelIssues: (CurationResult['labelIssues'][number] & { status: FindingStatus; current: string | null })[];
-  outliers: (CurationResult['outliers'][number] & { status: FindingStatus })[];
-  nearDuplicates: (CurationResult['nearDuplicates'][number] & { status: 'open' | 'kept' | 'resolved'; excluded: string[] })[];
+  /** `id`: the image's id for media (null when a rescan removed it); `current`: its class now. */
+  labelIssues: (CurationResult['labelIssues'][number] & { status: FindingStatus; current: string | null; id: number | null })[];
+  outliers: (CurationResult['outliers'][number] & { status: FindingStatus; id: number | null })[];
+  nearDuplicates: (CurationResult['nearDuplicates'][number] & { status: 'open' | 'kept' | 'resolved'; excluded: string[]; ids: (number | null)[] })[];
   pairs: (CurationResult['pairs'][number] & { status: 'open' | 'accepted' | 'dismissed'; policyWeight: number })[];
 }
 
@@ -38,15 +39,15 @@ function stored(db: Db, ds: DatasetInfo, backbone?: string | number): StoredCura
 export function curationView(db: Db, ds: DatasetInfo, backbone?: string | number): CurationView {
   const c = stored(db, ds, backbone);
   const r = c.result as unknown as CurationResult;
-  const state = new Map<string, { cls: string; given: string | null; excluded: string | null }>();
+  const state = new Map<string, { id: number; cls: string; given: string | null; excluded: string | null }>();
   const rows = db
     .prepare(
-      `SELECT i.rel_path, c.name, g.name, i.excluded_reason FROM images i JOIN classes c ON c.id = i.class_id
+      `SELECT i.id, i.rel_path, c.name, g.name, i.excluded_reason FROM images i JOIN classes c ON c.id = i.class_id
        LEFT JOIN classes g ON g.id = i.given_class_id WHERE i.dataset_id = ?`,
     )
     .raw()
-    .iterate(ds.id) as IterableIterator<[string, string, string | null, string | null]>;
-  for (const [rel, cls, given, excluded] of rows) state.set(rel, { cls, given, excluded });
+    .iterate(ds.id) as IterableIterator<[number, string, string, string | null, string | null]>;
+  for (const [id, rel, cls, given, excluded] of rows) state.set(rel, { id, cls, given, excluded });
   const marks = new Map(listMarks(db, ds.id).map((m) => [`${m.kind}\n${m.key}`, m.verdict]));
   const statusOf = (kind: 'label' | 'outlier', path: string): FindingStatus => {
     const s = state.get(path);
@@ -58,12 +59,12 @@ export function curationView(db: Db, ds: DatasetInfo, backbone?: string | number
   return {
     ...r,
     stale: contentHash(db, ds.id) !== c.content,
-    labelIssues: r.labelIssues.map((f) => ({ ...f, status: statusOf('label', f.path), current: state.get(f.path)?.cls ?? null })),
-    outliers: r.outliers.map((f) => ({ ...f, status: statusOf('outlier', f.path) })),
+    labelIssues: r.labelIssues.map((f) => ({ ...f, status: statusOf('label', f.path), current: state.get(f.path)?.cls ?? null, id: state.get(f.path)?.id ?? null })),
+    outliers: r.outliers.map((f) => ({ ...f, status: statusOf('outlier', f.path), id: state.get(f.path)?.id ?? null })),
     nearDuplicates: r.nearDuplicates.map((g) => {
       const excluded = g.paths.filter((p) => state.get(p)?.excluded);
       const status = g.paths.length - excluded.length <= 1 ? 'resolved' : marks.get(`duplicate\n${g.paths[0]}`) === 'kept' ? 'kept' : 'open';
-      return { ...g, status, excluded };
+      return { ...g, status, excluded, ids: g.paths.map((p) => state.get(p)?.id ?? null) };
     }),
     pairs: r.pairs.map((p) => {
       const verdict = marks.get(`pair\n${pairKey(p.a, p.b)}`);
@@ -77,6 +78,8 @@ export interface CurationMap {
   method: string;
   classes: string[];
   path: string[];
+  /** Image ids for media (-1 where a rescan removed the image). */
+  id: number[];
   cls: number[];
   x: number[];
   y: number[];
@@ -90,17 +93,20 @@ export function curationMap(db: Db, ds: DatasetInfo, backbone?: string | number)
   const classes = db.prepare('SELECT name FROM classes WHERE dataset_id = ? ORDER BY name').pluck().all(ds.id) as string[];
   const index = new Map(classes.map((name, k) => [name, k]));
   const current = new Map(
-    db.prepare('SELECT i.rel_path, c.name FROM images i JOIN classes c ON c.id = i.class_id WHERE i.dataset_id = ?').raw().all(ds.id) as [string, string][],
+    (db.prepare('SELECT i.rel_path, c.name, i.id FROM images i JOIN classes c ON c.id = i.class_id WHERE i.dataset_id = ?').raw().all(ds.id) as [string, string, number][]).map(
+      ([rel, name, id]) => [rel, { name, id }],
+    ),
   );
   const flags = new Map<string, number>();
   const add = (p: string, f: number) => flags.set(p, (flags.get(p) ?? 0) | f);
   for (const f of r.labelIssues) add(f.path, 1);
   for (const f of r.outliers) add(f.path, 2);
   for (const g of r.nearDuplicates) for (const p of g.paths) add(p, 4);
-  const out: CurationMap = { method: r.map?.method ?? 'pca', classes, path: [], cls: [], x: [], y: [], flag: [] };
+  const out: CurationMap = { method: r.map?.method ?? 'pca', classes, path: [], id: [], cls: [], x: [], y: [], flag: [] };
   paths.forEach((p, i) => {
     out.path.push(p);
-    out.cls.push(index.get(current.get(p) ?? '') ?? -1);
+    out.id.push(current.get(p)?.id ?? -1);
+    out.cls.push(index.get(current.get(p)?.name ?? '') ?? -1);
     out.x.push(Math.round(xy[i * 2]! * 1e4) / 1e4);
     out.y.push(Math.round(xy[i * 2 + 1]! * 1e4) / 1e4);
     out.flag.push(flags.get(p) ?? 0);

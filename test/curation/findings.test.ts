@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { confusablePairs, labelIssues } from '../../src-main/curation/findings';
 import { fitSoftmax, outOfSampleProbs, predictSoftmax, stratifiedFolds } from '../../src-main/curation/label-model';
 import { neighboursWithin, unitRows } from '../../src-main/curation/neighbours';
+import { projectMap } from '../../src-main/curation/projection';
 import { Rng } from '../../src-main/mixup/rng';
 
 describe('confident learning', () => {
@@ -108,4 +109,39 @@ describe('intrusion', () => {
     expect(ad.suggestion).toBeNull();
     expect(pairs[0]).toBe(ab);
   });
+});
+
+describe('the map', () => {
+  /** Share of points whose nearest other point on the map is of the same cluster. */
+  const mapPurity = (xy: Float32Array, y: Int32Array, n: number) => {
+    let same = 0;
+    for (let i = 0; i < n; i++) {
+      let best = -1;
+      let bestD = Infinity;
+      for (let j = 0; j < n; j++) {
+        if (j === i) continue;
+        const dd = (xy[i * 2]! - xy[j * 2]!) ** 2 + (xy[i * 2 + 1]! - xy[j * 2 + 1]!) ** 2;
+        if (dd < bestD) {
+          bestD = dd;
+          best = j;
+        }
+      }
+      if (y[best] === y[i]) same++;
+    }
+    return same / n;
+  };
+
+  it('keeps clusters apart, whole or laid out from landmarks (the path past UMAP_MAX images), the same for the same seed', async () => {
+    const centres = Array.from({ length: 4 }, (_, k) => Array.from({ length: 8 }, (_, j) => (j === k ? 3 : 0)));
+    const { x, y, n, d } = clusters(centres, 75, 0.4, 9);
+    const u = unitRows(x, n, d);
+    const nb = await neighboursWithin(u, d, Array.from({ length: n }, (_, i) => i), 10);
+    const whole = await projectMap(u, n, d, nb, { seed: 1 });
+    const landmarks = await projectMap(u, n, d, nb, { seed: 1, umapMax: 60 });
+    expect(whole.method).toBe('umap');
+    expect(mapPurity(whole.xy, y, n)).toBeGreaterThan(0.95);
+    expect(mapPurity(landmarks.xy, y, n)).toBeGreaterThan(0.9);
+    expect((await projectMap(u, n, d, nb, { seed: 1, umapMax: 60 })).xy).toEqual(landmarks.xy);
+    for (const v of landmarks.xy) expect(Math.abs(v)).toBeLessThanOrEqual(1);
+  }, 60_000);
 });

@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { mapLimit } from '../../src-main/core/map-limit';
 // @ts-expect-error: a plain .mjs helper shared with the benchmarks (no types)
 import { FASHION_MNIST_CLASSES, pickPerClass, readFashionMnist } from '../../scripts/lib/fashion-mnist.mjs';
 
@@ -52,8 +53,11 @@ export async function writeFaultyFashion(
   for (const c of classes) mkdirSync(join(root, c), { recursive: true });
   const pathOf = new Map<number, string>();
   const otherClass = (truth: number) => (truth + 1 + Math.floor(rnd() * (classes.length - 1))) % classes.length;
-  await Promise.all(
-    picked.map(async (idx, k) => {
+  // A few encodes at a time: 30,000 at once would hold every buffer (GBs) until the last one finishes.
+  await mapLimit(
+    picked.map((idx, k) => [idx, k] as const),
+    8,
+    async ([idx, k]) => {
       const truth = fm.labels[idx]!;
       const filed = wrongSet.has(k) ? otherClass(truth) : truth;
       const rel = `${classes[filed]}/fm-${idx}.png`;
@@ -61,8 +65,9 @@ export async function writeFaultyFashion(
       const pixels = Buffer.from(fm.images.subarray(idx * px, (idx + 1) * px));
       writeFileSync(join(root, rel), await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer());
       if (filed !== truth) out.wrong.push({ path: rel, filed: classes[filed]!, truth: classes[truth]! });
-    }),
+    },
   );
+  out.wrong.sort((a, b) => (a.path < b.path ? -1 : 1));
   const kinds = ['brightness', 'noise', 'jpeg'] as const;
   for (const [m, k] of copySources.entries()) {
     const idx = picked[k]!;

@@ -46,6 +46,18 @@ export const curationOps = [
     },
   }),
   defineOp({
+    name: 'curation:list',
+    summary: 'The stored curation passes of a dataset, newest first: backbone, when, and whether a rescan made each stale',
+    input: z.strictObject({ dataset: datasetRef }),
+    async run(ctx, input) {
+      const { resolveDataset } = await import('../../datasets/repository');
+      const { contentHash, listCurations } = await import('../../curation/repository');
+      const ds = resolveDataset(ctx.services.db, input.dataset);
+      const now = contentHash(ctx.services.db, ds.id);
+      return listCurations(ctx.services.db, ds.id).map((c) => ({ backbone: c.backbone, createdAt: c.createdAt, stale: c.content !== now }));
+    },
+  }),
+  defineOp({
     name: 'curation:map',
     summary: 'The 2-D map of the stored pass: every image’s x, y, class and flags (label suspect 1, outlier 2, near-duplicate 4)',
     input: z.strictObject({ dataset: datasetRef, backbone: backboneRef.optional() }),

@@ -49,7 +49,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .option('--seed <s>', 'seed of the folds, the blends and the map (default 0)')
     .option('--alpha <a>', "MixUp's α for the intrusion blends (default: the run config's, 0.2)")
     .option('--duplicate-threshold <t>', 'how alike two images must look to be near-duplicates, 0–1 (default 0.96; higher is stricter)')
-    .option('--top <n>', 'outliers to report (default 100)')
+    .option('--top <n>', 'outliers to report (default: the most unusual 2 %, 10 to 100)')
     .addOption(new Option('--map <method>', 'the 2-D map of the embeddings (default umap)').choices(['umap', 'pca', 'none']))
     .description('find wrong labels, near-duplicates, outliers and confusable class pairs from embeddings; stored with the dataset')
     .action(async (dataset: string, o: CurateFlags) => {

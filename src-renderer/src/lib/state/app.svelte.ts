@@ -4,10 +4,11 @@
  */
 import { getApi, type ApiClient } from '../api/client';
 
-export type Screen = 'datasets' | 'policy' | 'backbones' | 'train' | 'runs' | 'export';
+export type Screen = 'datasets' | 'curate' | 'policy' | 'backbones' | 'train' | 'runs' | 'export';
 
 export const SCREENS: { id: Screen; label: string; hint: string }[] = [
   { id: 'datasets', label: 'Datasets', hint: 'Index folders, look at classes' },
+  { id: 'curate', label: 'Curate', hint: 'Wrong labels, duplicates, pairs' },
   { id: 'policy', label: 'Pair policy', hint: 'Which classes may be blended' },
   { id: 'backbones', label: 'Backbones', hint: 'Pretrained models, embeddings' },
   { id: 'train', label: 'Train', hint: 'Config, schedule, run monitor' },
