@@ -16,9 +16,20 @@ export type Verdict = 'kept' | 'dismissed' | 'accepted';
 
 /** What one log entry needs to be undone. */
 type Undo =
-  | { kind: 'images'; rows: [id: number, classId: number, givenClassId: number | null, excludedReason: string | null][] }
+  /** A relabel: each image's class before it (by id and path: an id a rescan freed may be reused). */
+  | { kind: 'labels'; rows: [id: number, relPath: string, classId: number][] }
+  /** An exclude or include: each image's exclusion before it. */
+  | { kind: 'exclusions'; rows: [id: number, relPath: string, excludedReason: string | null][] }
   | { kind: 'mark'; mark: MarkKind; key: string; previous: Verdict | null }
-  | { kind: 'policy'; a: string; b: string; previous: { weight: number; note: string | null } | null; mark?: { key: string; previous: Verdict | null } };
+  | {
+      kind: 'policy';
+      a: string;
+      b: string;
+      previous: { weight: number; note: string | null } | null;
+      /** What the accept wrote: the undo leaves a policy changed since as it is. */
+      wrote?: { weight: number; note: string };
+      mark?: { key: string; previous: Verdict | null };
+    };
 
 export interface LogEntry {
   id: number;
@@ -36,9 +47,9 @@ function log(db: Db, datasetId: number, action: string, summary: string, undo: U
   return { id: r.id, action, summary, createdAt: r.created_at, undoneAt: null };
 }
 
-function imageRows(db: Db, ids: readonly number[]): Extract<Undo, { kind: 'images' }>['rows'] {
-  const get = db.prepare('SELECT id, class_id, given_class_id, excluded_reason FROM images WHERE id = ?').raw();
-  return ids.map((id) => get.get(id) as [number, number, number | null, string | null]);
+function imageRows(db: Db, ids: readonly number[]): [id: number, relPath: string, classId: number, excludedReason: string | null][] {
+  const get = db.prepare('SELECT id, rel_path, class_id, excluded_reason FROM images WHERE id = ?').raw();
+  return ids.map((id) => get.get(id) as [number, string, number, string | null]);
 }
 
 function plural(n: number, one: string): string {
@@ -68,7 +79,7 @@ export function relabelImages(db: Db, ds: DatasetInfo, paths: string[], classNam
     for (const id of ids) changed += (target !== undefined ? toClass.run({ to: target, id }) : back.run(id)).changes;
     if (changed === 0) return { changed, entry: null };
     const what = className !== null ? `relabelled ${plural(changed, 'image')} as ${className}` : `restored the folder class of ${plural(changed, 'image')}`;
-    return { changed, entry: log(db, ds.id, 'relabel', what, { kind: 'images', rows: before }) };
+    return { changed, entry: log(db, ds.id, 'relabel', what, { kind: 'labels', rows: before.map(([id, rel, cls]) => [id, rel, cls]) }) };
   })();
 }
 
@@ -85,7 +96,7 @@ export function setExcludedLogged(db: Db, ds: DatasetInfo, paths: string[], reas
     for (const id of ids) changed += (reason === null ? upd.run(id) : upd.run(reason, id, reason)).changes;
     if (changed === 0) return { changed, entry: null };
     const what = reason === null ? `included ${plural(changed, 'image')} again` : `excluded ${plural(changed, 'image')} (${reason})`;
-    return { changed, entry: log(db, ds.id, reason === null ? 'include' : 'exclude', what, { kind: 'images', rows: before }) };
+    return { changed, entry: log(db, ds.id, reason === null ? 'include' : 'exclude', what, { kind: 'exclusions', rows: before.map(([id, rel, , why]) => [id, rel, why]) }) };
   })();
 }
 
@@ -115,6 +126,9 @@ export function pairKey(x: string, y: string): string {
  */
 export function markFinding(db: Db, ds: DatasetInfo, kind: MarkKind, key: string, verdict: Verdict | null): { entry: LogEntry | null } {
   if (!key) throw new AppError('input', 'key: name the image (its path) or the class pair');
+  if (verdict !== null && (kind === 'pair') !== (verdict === 'dismissed' || verdict === 'accepted')) {
+    throw new AppError('input', `verdict: a ${kind === 'pair' ? 'pair suggestion is accepted or dismissed' : `${kind} finding is kept`}, not ${verdict}`);
+  }
   return db.transaction(() => {
     const previous = getMark(db, ds.id, kind, key);
     if (previous === verdict) return { entry: null };
@@ -153,6 +167,7 @@ export function acceptPairSuggestion(db: Db, ds: DatasetInfo, x: string, y: stri
         a,
         b,
         previous: prev ? { weight: prev.weight, note: prev.note } : null,
+        wrote: { weight, note },
         mark: { key, previous: previousMark },
       }),
     };
@@ -169,9 +184,11 @@ export function curationLog(db: Db, datasetId: number, limit = 200): LogEntry[] 
 }
 
 /**
- * Undoes the newest curation action not undone yet and answers what it was (null when there is none). Images a
- * rescan removed since are skipped; a class a rescan removed makes its relabel impossible to restore, and
- * that image keeps the class it has.
+ * Undoes the newest curation action not undone yet and answers what it was (null when there is none). Only what
+ * the action changed is put back: a relabel's class (against the folder's class now), an exclusion's reason, a
+ * verdict, a policy row (left as it is when it changed since the accept). Images are matched by id and path,
+ * so one a rescan removed is skipped, never another that took its id; a class a rescan removed makes its
+ * relabel impossible to restore, and that image keeps the class it has.
  */
 export function undoLast(db: Db, ds: DatasetInfo): { undone: LogEntry | null } {
   return db.transaction(() => {
@@ -180,19 +197,26 @@ export function undoLast(db: Db, ds: DatasetInfo): { undone: LogEntry | null } {
       .get(ds.id) as { id: number; action: string; summary: string; undo: string; created_at: string } | undefined;
     if (!r) return { undone: null };
     const undo = JSON.parse(r.undo) as Undo;
-    if (undo.kind === 'images') {
+    let summary = r.summary;
+    if (undo.kind === 'labels') {
+      // Back to the class the image had, against the class its folder gives now (a rescan may have moved it).
       const classIds = new Set(listClasses(db, ds.id).map((c) => c.id));
-      const put = db.prepare('UPDATE images SET class_id = ?, given_class_id = ?, excluded_reason = ? WHERE id = ? AND dataset_id = ?');
-      const putReason = db.prepare('UPDATE images SET excluded_reason = ? WHERE id = ? AND dataset_id = ?');
-      for (const [id, classId, given, reason] of undo.rows) {
-        if (classIds.has(classId) && (given === null || classIds.has(given))) put.run(classId, given, reason, id, ds.id);
-        else putReason.run(reason, id, ds.id);
-      }
+      const put = db.prepare(
+        `UPDATE images SET class_id = @cls, given_class_id = CASE WHEN COALESCE(given_class_id, class_id) = @cls THEN NULL ELSE COALESCE(given_class_id, class_id) END
+         WHERE id = @id AND rel_path = @rel AND dataset_id = @ds`,
+      );
+      for (const [id, rel, cls] of undo.rows) if (classIds.has(cls)) put.run({ cls, id, rel, ds: ds.id });
+    } else if (undo.kind === 'exclusions') {
+      const put = db.prepare('UPDATE images SET excluded_reason = ? WHERE id = ? AND rel_path = ? AND dataset_id = ?');
+      for (const [id, rel, reason] of undo.rows) put.run(reason, id, rel, ds.id);
     } else if (undo.kind === 'mark') {
       putMark(db, ds.id, undo.mark, undo.key, undo.previous);
     } else {
       const known = new Set(listClasses(db, ds.id).map((c) => c.name));
-      if (known.has(undo.a) && known.has(undo.b)) {
+      const now = listPolicy(db, ds.id).find((p) => p.a === undo.a && p.b === undo.b);
+      const untouched = !undo.wrote || (now !== undefined && now.weight === undo.wrote.weight && now.note === undo.wrote.note);
+      if (!untouched) summary = `${r.summary} (the pair's policy changed since and was left as it is)`;
+      else if (known.has(undo.a) && known.has(undo.b)) {
         if (undo.previous) setPairWeight(db, ds.id, undo.a, undo.b, undo.previous.weight, undo.previous.note, ds.name);
         else db.prepare('DELETE FROM pair_policy WHERE dataset_id = ? AND class_a = ? AND class_b = ?').run(ds.id, undo.a, undo.b);
       }
@@ -201,6 +225,6 @@ export function undoLast(db: Db, ds: DatasetInfo): { undone: LogEntry | null } {
     const undoneAt = new Date().toISOString();
     db.prepare('UPDATE curation_log SET undone_at = ? WHERE id = ?').run(undoneAt, r.id);
     db.prepare('UPDATE datasets SET updated_at = ? WHERE id = ?').run(undoneAt, ds.id);
-    return { undone: { id: r.id, action: r.action, summary: r.summary, createdAt: r.created_at, undoneAt } };
+    return { undone: { id: r.id, action: r.action, summary, createdAt: r.created_at, undoneAt } };
   })();
 }

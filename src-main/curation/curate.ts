@@ -91,9 +91,9 @@ export async function curateDataset(services: Services, datasetRef: string | num
     map: opts.map ?? 'umap',
   };
   const progress = opts.onProgress ?? (() => {});
-  const content = contentHash(db, ds.id);
-
   const embedded = await computeEmbeddings(services, ds.id, bb.id, { signal: opts.signal, onProgress: (done, total) => progress('embed', done, total) });
+  // After the embedding: an image it found corrupt is no longer usable, and the pass saw the files without it.
+  const content = contentHash(db, ds.id);
   throwIfCancelled(opts.signal, 'curation');
   const classes = listClasses(db, ds.id);
   const names = classes.map((c) => c.name);
@@ -132,7 +132,7 @@ export async function curateDataset(services: Services, datasetRef: string | num
   const thumbsOf = async (jobs: { hash: string; file: string }[]) => {
     const t = await thumbnailsFor(db, recipe, jobs, { signal: opts.signal, onProgress: (done, total) => progress('duplicates', done, total) });
     thumbnails.computed += t.computed;
-    thumbnails.cached += jobs.length - t.computed;
+    thumbnails.cached += t.cached;
     return t.thumbs;
   };
   const dups = await nearDuplicateGroups(paths, hashes, global, thumbsOf, { shortlist: params.shortlist, threshold: params.duplicateThreshold });

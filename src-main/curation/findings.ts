@@ -213,6 +213,10 @@ export async function confusablePairs(
           for (let h = 0; h < index.k; h++) votes[y[indices[r * index.k + h]!]!] += 1;
           let arg = 0;
           for (let j = 1; j < c; j++) if (votes[j]! > votes[arg]!) arg = j;
+          // A tie with either of the blend's own classes is no intrusion.
+          const p = measure[Math.floor((start + r) / blends)]!;
+          if (votes[p.a] === votes[arg]) arg = p.a;
+          else if (votes[p.b] === votes[arg]) arg = p.b;
           landed[start + r] = arg;
         }
       }

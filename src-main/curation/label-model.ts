@@ -107,7 +107,10 @@ export async function fitSoftmax(x: Float32Array, d: number, y: Int32Array, c: n
   const xs = standardised(x, train, d, m);
   const yy = Int32Array.from(train, (i) => y[i]!);
   const X = await ConstMatMul.create(xs, n, d);
-  const Xt = await ConstMatMul.create(transpose(xs, n, d), d, n);
+  const Xt = await ConstMatMul.create(transpose(xs, n, d), d, n).catch(async (err) => {
+    await X.release();
+    throw err;
+  });
   const lambda = 1 / ((opts.c ?? 1) * n);
   const size = d * c + c;
   const w32 = new Float32Array(d * c);

@@ -38,8 +38,10 @@ export async function neighboursWithin(u: Float32Array, d: number, rows: readonl
   const sim = new Float32Array(m * k).fill(-Infinity);
   const idx = new Int32Array(m * k).fill(-1);
   if (m < 2) return { k, sim, idx };
-  const base = new Float32Array(m * d);
-  rows.forEach((r, i) => base.set(u.subarray(r * d, (r + 1) * d), i * d));
+  // Every row in order: the unit rows themselves (no copy); otherwise the rows picked.
+  const all = m * d === u.length && rows.every((r, i) => r === i);
+  const base = all ? u : new Float32Array(m * d);
+  if (!all) rows.forEach((r, i) => base.set(u.subarray(r * d, (r + 1) * d), i * d));
   const index = await CosineIndex.create(base, m, d, k + 1);
   try {
     for (let start = 0; start < m; start += BLOCK) {

@@ -86,11 +86,12 @@ export class CosineIndex {
     const { s, Tensor } = await session({
       name: 'cosine-topk',
       nodes: [
-        { opType: 'MatMul', name: 'mm', inputs: ['Q', 'Bt'], outputs: ['S'] },
+        // Q · Bᵀ by Gemm's transB: the base is held once, as given (no transposed copy).
+        { opType: 'Gemm', name: 'mm', inputs: ['Q', 'B'], outputs: ['S'], attributes: [{ name: 'transB', kind: 'int', value: 1 }] },
         { opType: 'TopK', name: 'topk', inputs: ['S', 'K'], outputs: ['V', 'I'], attributes: [{ name: 'axis', kind: 'int', value: -1 }] },
       ],
       initializers: [
-        { name: 'Bt', dims: [dim, n], dataType: DataType.FLOAT, data: transpose(base, n, dim) },
+        { name: 'B', dims: [n, dim], dataType: DataType.FLOAT, data: base },
         { name: 'K', dims: [1], dataType: DataType.INT64, data: BigInt64Array.from([BigInt(kk)]) },
       ],
       inputs: [{ name: 'Q', elemType: DataType.FLOAT, shape: ['q', dim] }],

@@ -22,7 +22,10 @@ export async function pca2(u: Float32Array, n: number, d: number, seed: number |
   const xc = new Float32Array(n * d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xc[i * d + j] = u[i * d + j]! - mean[j]!;
   const X = await ConstMatMul.create(xc, n, d);
-  const Xt = await ConstMatMul.create(transpose(xc, n, d), d, n);
+  const Xt = await ConstMatMul.create(transpose(xc, n, d), d, n).catch(async (err) => {
+    await X.release();
+    throw err;
+  });
   const p = Math.min(2, d);
   const rng = new Rng(seed).fork('curation-pca');
   let v: Float32Array = Float32Array.from({ length: d * p }, () => rng.normal());

@@ -4,7 +4,7 @@
  * it has decoded anyway, and the fallback here decodes the same way, so every thumbnail of a recipe is the same
  * function of the image whichever path made it.
  */
-import { readImageFile } from '../datasets/read-file';
+import { contentHash, readImageFile } from '../datasets/read-file';
 import { decodePixels } from '../training/decode';
 import type { ResizeMode } from '../config/preprocessing';
 
@@ -50,6 +50,8 @@ export type ThumbOutcome = { hash: string; pixels: Uint8Array } | { hash: string
 export async function thumbOne(job: ThumbJob): Promise<ThumbOutcome> {
   const read = readImageFile(job.file);
   if (!read.ok) return { hash: job.hash, pixels: null, reason: read.reason };
+  // A file edited since the index must not give its new pixels under the old content's hash.
+  if (contentHash(read.buf) !== job.hash) return { hash: job.hash, pixels: null, reason: 'changed since the dataset was indexed: index it again' };
   try {
     const { inputSize: [h, w], channels, resize } = job.recipe;
     return { hash: job.hash, pixels: reduceToThumb(await decodePixels(read.buf, [h, w], channels, resize), h, w, channels) };

@@ -20,14 +20,15 @@ export async function thumbnailsFor(
   recipe: ThumbRecipe,
   files: readonly { hash: string; file: string }[],
   opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; workers?: number } = {},
-): Promise<{ thumbs: Map<string, Uint8Array | null>; computed: number }> {
+): Promise<{ thumbs: Map<string, Uint8Array | null>; computed: number; cached: number }> {
   const key = recipeKey(recipe);
   const thumbs = new Map<string, Uint8Array | null>(cachedThumbs(db, key, files.map((j) => j.hash)));
   const todo: ThumbJob[] = files.filter((j) => !thumbs.has(j.hash)).map((j) => ({ ...j, recipe }));
   const total = files.length;
   let done = thumbs.size;
   opts.onProgress?.(done, total);
-  if (todo.length === 0) return { thumbs, computed: 0 };
+  const cachedCount = total - todo.length;
+  if (todo.length === 0) return { thumbs, computed: 0, cached: cachedCount };
   const store = (outcomes: ThumbOutcome[]) => {
     for (const o of outcomes) thumbs.set(o.hash, o.pixels);
     putThumbs(db, key, outcomes.filter((o): o is Extract<ThumbOutcome, { pixels: Uint8Array }> => o.pixels !== null));
@@ -48,5 +49,5 @@ export async function thumbnailsFor(
   } finally {
     await pool?.close();
   }
-  return { thumbs, computed: todo.length };
+  return { thumbs, computed: todo.length, cached: cachedCount };
 }

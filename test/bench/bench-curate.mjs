@@ -3,8 +3,8 @@
  * `npm run bench:curate` — curation from embeddings (issue 14), each figure with its reference from the same run:
  *  1. the whole curation pass (label issues by 5-fold softmax regression + confident learning, neighbours,
  *     the near-duplicate image check, outliers, pairs with intrusion; no map) on Fashion-MNIST trees of 3,000 and
- *     30,000 images with known faults, embeddings cached (a 64-d ONNX backbone pretrained here), first with the
- *     thumbnails decoded, then again with them cached — against the Python reference on the same embeddings:
+ *     30,000 images with known faults, embeddings cached (a 64-d ONNX backbone pretrained here; the embedding
+ *     pass also made the near-duplicate thumbnails), a first pass and a second — against the Python reference on the same embeddings:
  *     scikit-learn's 5-fold LogisticRegression (StandardScaler, lbfgs) + numpy brute-force neighbours, the same
  *     threads; target ≤ 1.0× (the reference does no image check and finds no duplicates, so the like-for-like
  *     figure is the folds + neighbours part; both are printed);
@@ -59,7 +59,7 @@ if (json) {
   process.stdout.write(`${JSON.stringify({ cores, rows, projection: proj })}\n`);
 } else {
   console.log(`bench:curate (${cores} cores; MixUp Studio vs scikit-learn + numpy on the same embeddings and threads; time ratio, lower is better)`);
-  console.log('images  | pass, thumbs decoded | pass, thumbs cached | folds+neighbours | reference (sklearn 5-fold + numpy kNN) | ratio whole (cached) | ratio like-for-like | map (UMAP) | found');
+  console.log('images  | first pass | second pass | folds+neighbours | reference (sklearn 5-fold + numpy kNN) | ratio whole (second pass) | ratio like-for-like | map (UMAP) | found');
   for (const { n, ours: o, ref: r } of rows) {
     if (o.error) {
       console.log(`${n}: ${o.error}`);

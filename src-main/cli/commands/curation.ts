@@ -90,9 +90,16 @@ export function register(program: Command, cli: CliRuntime): void {
     .argument('<a>', 'class')
     .argument('<b>', 'class')
     .option('--weight <w>', "the weight to set instead of the suggestion's (0 forbids)")
+    .option('--backbone <name>', "that backbone's pass (default: the newest)")
     .description("write a pair suggestion into the pair policy, with its reason as the note")
-    .action(async (dataset: string, a: string, b: string, o: { weight?: string }) => {
-      const r = await cli.invoke('curation:accept-pair', { dataset, a, b, ...(o.weight !== undefined ? { weight: num('--weight', o.weight, { min: 0, max: 1 }) } : {}) });
+    .action(async (dataset: string, a: string, b: string, o: { weight?: string; backbone?: string }) => {
+      const r = await cli.invoke('curation:accept-pair', {
+        dataset,
+        a,
+        b,
+        ...(o.weight !== undefined ? { weight: num('--weight', o.weight, { min: 0, max: 1 }) } : {}),
+        ...(o.backbone ? { backbone: o.backbone } : {}),
+      });
       cli.output(r, (x) => `${x.entry.summary}: ${x.note}`);
     });
   group

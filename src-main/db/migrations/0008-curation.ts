@@ -13,10 +13,6 @@ import type { Migration } from '../migrate';
  *   hash of the dataset's files and contents it saw: a rescan that changes them makes the result stale.
  * - `curation_marks`: the user's verdict on a finding ('kept' for a suspect or group that is fine, 'dismissed'
  *   or 'accepted' for a pair suggestion), by relative path or class pair, so it survives rescans.
- * - `image_thumbs`: each image content's 16×16 grey thumbnail (256 bytes) for the near-duplicate check, by content
- *   hash and `recipe` (how the image was brought to a backbone's input first: resize mode, size, channels), so
- *   every thumbnail a pass compares was made the same way. The embedding pass writes them from the pixels it
- *   decodes anyway; a second pass, or another dataset holding the same files, decodes nothing.
  * - `curation_log`: every curation action (relabel, exclude, include, a verdict, a policy change from a
  *   suggestion) with what it replaced, so each can be undone, newest first.
  */
@@ -60,13 +56,6 @@ export const migration: Migration = {
         undone_at TEXT
       ) STRICT;
       CREATE INDEX curation_log_by_dataset ON curation_log (dataset_id, id);
-
-      CREATE TABLE image_thumbs (
-        hash TEXT NOT NULL,
-        recipe TEXT NOT NULL,
-        pixels BLOB NOT NULL,
-        PRIMARY KEY (hash, recipe)
-      ) STRICT;
     `);
   },
 };
