@@ -6,7 +6,7 @@
  */
 import { throwIfCancelled } from '../core/errors';
 import { Rng } from '../mixup/rng';
-import { ConstMatMul, transpose } from './ort-math';
+import { SoftmaxObjective } from './ort-math';
 
 export interface FoldOptions {
   folds?: number;
@@ -65,25 +65,6 @@ function standardised(x: Float32Array, rows: number[], d: number, m: { mean: Flo
   return out;
 }
 
-/** Softmax of each row of `logits` (n × c) in place; answers the mean cross-entropy against `y`. */
-function softmaxRows(logits: Float32Array, n: number, c: number, y: ArrayLike<number>): number {
-  let loss = 0;
-  for (let i = 0; i < n; i++) {
-    const o = i * c;
-    let max = -Infinity;
-    for (let j = 0; j < c; j++) max = Math.max(max, logits[o + j]!);
-    let sum = 0;
-    for (let j = 0; j < c; j++) {
-      const e = Math.exp(logits[o + j]! - max);
-      logits[o + j] = e;
-      sum += e;
-    }
-    for (let j = 0; j < c; j++) logits[o + j]! /= sum;
-    loss -= Math.log(Math.max(logits[o + y[i]!]!, 1e-30));
-  }
-  return loss / n;
-}
-
 function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
@@ -106,39 +87,24 @@ export async function fitSoftmax(x: Float32Array, d: number, y: Int32Array, c: n
   const m = moments(x, train, d);
   const xs = standardised(x, train, d, m);
   const yy = Int32Array.from(train, (i) => y[i]!);
-  const X = await ConstMatMul.create(xs, n, d);
-  const Xt = await ConstMatMul.create(transpose(xs, n, d), d, n).catch(async (err) => {
-    await X.release();
-    throw err;
-  });
+  const objective = await SoftmaxObjective.create(xs, n, d, yy, c);
   const lambda = 1 / ((opts.c ?? 1) * n);
   const size = d * c + c;
   const w32 = new Float32Array(d * c);
-  const g32 = new Float32Array(n * c);
+  const b32 = new Float32Array(c);
 
-  /** Objective and gradient at theta. */
+  /** Objective and gradient at theta: the mean cross-entropy plus the L2 penalty on the weights. */
   const evaluate = async (theta: Float64Array, grad: Float64Array): Promise<number> => {
     for (let k = 0; k < d * c; k++) w32[k] = theta[k]!;
-    const logits = await X.times(w32, c);
-    for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) logits[i * c + j]! += theta[d * c + j]!;
-    let f = softmaxRows(logits, n, c, yy);
-    // G = (P - Y) / n
-    grad.fill(0, d * c);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < c; j++) {
-        const g = (logits[i * c + j]! - (yy[i] === j ? 1 : 0)) / n;
-        g32[i * c + j] = g;
-        grad[d * c + j]! += g;
-      }
-    }
-    const gw = await Xt.times(g32, c);
+    for (let j = 0; j < c; j++) b32[j] = theta[d * c + j]!;
+    const { loglik, gw, gb } = await objective.evaluate(w32, b32);
     let reg = 0;
     for (let k = 0; k < d * c; k++) {
-      grad[k] = gw[k]! + lambda * theta[k]!;
+      grad[k] = gw[k]! / n + lambda * theta[k]!;
       reg += theta[k]! * theta[k]!;
     }
-    f += (lambda / 2) * reg;
-    return f;
+    for (let j = 0; j < c; j++) grad[d * c + j] = gb[j]! / n;
+    return -loglik / n + (lambda / 2) * reg;
   };
 
   // L-BFGS (10 pairs) with a backtracking Armijo line search.
@@ -226,8 +192,7 @@ export async function fitSoftmax(x: Float32Array, d: number, y: Int32Array, c: n
       }
     }
   } finally {
-    await X.release();
-    await Xt.release();
+    await objective.release();
   }
   return { d, c, theta, mean: m.mean, std: m.std, iterations };
 }

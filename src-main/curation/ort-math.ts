@@ -116,3 +116,59 @@ export class CosineIndex {
     await this.s.release();
   }
 }
+
+/**
+ * The softmax regression's data term and its gradient in one graph over a constant X (n × d, held once) and
+ * one-hot Y (n × c): Z = X·W + b, L = log softmax(Z), G = exp(L) − Y; answers Σ Y⊙L (the negative summed
+ * cross-entropy), Xᵀ·G (by Gemm's transA, no transposed copy) and the column sums of G.
+ */
+export class SoftmaxObjective {
+  private constructor(
+    private readonly s: InferenceSession,
+    private readonly Tensor: typeof OrtTensor,
+    readonly d: number,
+    readonly c: number,
+  ) {}
+
+  static async create(x: Float32Array, n: number, d: number, y: ArrayLike<number>, c: number): Promise<SoftmaxObjective> {
+    const onehot = new Float32Array(n * c);
+    for (let i = 0; i < n; i++) onehot[i * c + y[i]!] = 1;
+    const { s, Tensor } = await session({
+      name: 'softmax-objective',
+      nodes: [
+        { opType: 'Gemm', name: 'logits', inputs: ['X', 'W', 'b'], outputs: ['Z'] },
+        { opType: 'LogSoftmax', name: 'logsoftmax', inputs: ['Z'], outputs: ['L'], attributes: [{ name: 'axis', kind: 'int', value: 1 }] },
+        { opType: 'Exp', name: 'probs', inputs: ['L'], outputs: ['P'] },
+        { opType: 'Sub', name: 'residual', inputs: ['P', 'Y'], outputs: ['G'] },
+        { opType: 'Gemm', name: 'grad_w', inputs: ['X', 'G'], outputs: ['GW'], attributes: [{ name: 'transA', kind: 'int', value: 1 }] },
+        { opType: 'ReduceSum', name: 'grad_b', inputs: ['G', 'axis0'], outputs: ['GB'], attributes: [{ name: 'keepdims', kind: 'int', value: 0 }] },
+        { opType: 'Mul', name: 'picked', inputs: ['Y', 'L'], outputs: ['YL'] },
+        { opType: 'ReduceSum', name: 'loglik', inputs: ['YL'], outputs: ['LL'], attributes: [{ name: 'keepdims', kind: 'int', value: 0 }] },
+      ],
+      initializers: [
+        { name: 'X', dims: [n, d], dataType: DataType.FLOAT, data: x },
+        { name: 'Y', dims: [n, c], dataType: DataType.FLOAT, data: onehot },
+        { name: 'axis0', dims: [1], dataType: DataType.INT64, data: BigInt64Array.from([0n]) },
+      ],
+      inputs: [
+        { name: 'W', elemType: DataType.FLOAT, shape: [d, c] },
+        { name: 'b', elemType: DataType.FLOAT, shape: [c] },
+      ],
+      outputs: [
+        { name: 'LL', elemType: DataType.FLOAT, shape: [] },
+        { name: 'GW', elemType: DataType.FLOAT, shape: [d, c] },
+        { name: 'GB', elemType: DataType.FLOAT, shape: [c] },
+      ],
+    });
+    return new SoftmaxObjective(s, Tensor, d, c);
+  }
+
+  async evaluate(w: Float32Array, b: Float32Array): Promise<{ loglik: number; gw: Float32Array; gb: Float32Array }> {
+    const out = await this.s.run({ W: new this.Tensor('float32', w, [this.d, this.c]), b: new this.Tensor('float32', b, [this.c]) });
+    return { loglik: (out.LL!.data as Float32Array)[0]!, gw: out.GW!.data as Float32Array, gb: out.GB!.data as Float32Array };
+  }
+
+  async release(): Promise<void> {
+    await this.s.release();
+  }
+}

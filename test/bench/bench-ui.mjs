@@ -5,6 +5,8 @@
  *   - gallery scroll: time from a scroll jump to the next painted frame with the new rows laid out, and to
  *     the moment every visible tile has its page of `datasets:images` (data in, <img> in place);
  *   - policy matrix (1,000 × 1,000): time from a click on a cell to the repainted frame;
+ *   - the curation map of a second dataset of 100,000 images (a stored pass with its map written straight into
+ *     the schema): opening it (Curate screen → the map drawn), a full redraw, hover → tooltip frame, a lasso;
  * each as median / p95 / max against the target (≤ 100 ms).
  * Needs `npm run build` first. Rows are written straight into the datasets schema (migration 0002) with
  * better-sqlite3; every image shares one real WebP thumbnail so media requests are served, not failed.
@@ -21,6 +23,7 @@ import { chromium } from 'playwright-core';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const IMAGES = Number(process.env.BENCH_UI_IMAGES ?? 1_000_000);
 const CLASSES = Number(process.env.BENCH_UI_CLASSES ?? 1_000);
+const MAP_POINTS = Number(process.env.BENCH_UI_MAP_POINTS ?? 100_000);
 const TARGET_MS = 100;
 const cli = join(root, 'bin', 'mixup-studio.cjs');
 if (!existsSync(join(root, 'out', 'main', 'cli.js')) || !existsSync(join(root, 'out', 'renderer', 'index.html'))) {
@@ -70,11 +73,126 @@ async function buildHome() {
       ins.run(ds, `class-${String(c).padStart(4, '0')}/img-${String(i).padStart(7, '0')}.png`, classIds[c], split, `h${i.toString(16).padStart(15, '0')}`);
     }
   })();
+  writeMapDataset(db, dataRoot);
   db.close();
   // One real thumbnail that every row points at.
   const sample = join(root, 'resources', 'sample', 'fashion-mnist', 'bag');
   await sharp(join(sample, readdirSync(sample)[0])).resize(96, 96).webp().toFile(join(home, 'thumbs', 'bench.webp'));
   return (performance.now() - t0) / 1000;
+}
+
+/**
+ * A second dataset ('zz-map', listed after the first) of MAP_POINTS images in 10 classes with a stored curation
+ * pass whose map has a point per image: 10 clusters, 1 % of the points label suspects.
+ */
+function writeMapDataset(db, dataRoot) {
+  const ds = db.prepare(`INSERT INTO datasets (name, root, layout, scan_state, scanned_at) VALUES ('zz-map', ?, 'folders', 'complete', strftime('%Y-%m-%dT%H:%M:%fZ','now'))`).run(join(dataRoot, 'map')).lastInsertRowid;
+  const classes = Array.from({ length: 10 }, (_, k) => `kind-${k}`);
+  const classIds = classes.map((c) => db.prepare('INSERT INTO classes (dataset_id, name) VALUES (?, ?)').run(ds, c).lastInsertRowid);
+  const ins = db.prepare(
+    `INSERT INTO images (dataset_id, rel_path, class_id, split, split_source, bytes, mtime_ms, hash, format, width, height, channels, status, verified, thumb)
+     VALUES (?, ?, ?, 'train', 'auto', 784, 0, ?, 'png', 28, 28, 1, 'ok', 1, 'bench.webp')`,
+  );
+  const paths = [];
+  const xy = new Float32Array(MAP_POINTS * 2);
+  let seed = 99;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const labelIssues = [];
+  db.transaction(() => {
+    for (let i = 0; i < MAP_POINTS; i++) {
+      const k = i % 10;
+      const rel = `${classes[k]}/p-${String(i).padStart(6, '0')}.png`;
+      ins.run(ds, rel, classIds[k], `m${i.toString(16).padStart(15, '0')}`);
+      paths.push(rel);
+      const a = (k / 10) * Math.PI * 2;
+      xy[i * 2] = Math.max(-1, Math.min(1, 0.6 * Math.cos(a) + (rand() + rand() + rand() - 1.5) * 0.15));
+      xy[i * 2 + 1] = Math.max(-1, Math.min(1, 0.6 * Math.sin(a) + (rand() + rand() + rand() - 1.5) * 0.15));
+      if (i % 100 === 7) labelIssues.push({ path: rel, given: classes[k], suggested: classes[(k + 1) % 10], score: 0.9, split: 'train' });
+    }
+  })();
+  const bb = db
+    .prepare(`INSERT INTO backbones (name, format, file, sha256, bytes, source, input_name, output_name, feature_size, preprocessing) VALUES ('bench', 'onnx', 'backbones/none.onnx', 'none', 0, 'bench', 'x', 'y', 64, ?)`)
+    .run(JSON.stringify({ inputSize: [28, 28], channels: 1, scale: 1 / 255, mean: [0], std: [1], resize: 'fill', layout: 'NCHW' })).lastInsertRowid;
+  const result = {
+    dataset: { id: Number(ds), name: 'zz-map' },
+    backbone: { id: Number(bb), name: 'bench' },
+    images: MAP_POINTS,
+    embeddings: { computed: 0, cached: MAP_POINTS },
+    duplicateCheck: { shortlisted: 0, compared: 0, thumbnails: { computed: 0, cached: 0 } },
+    skipped: [],
+    labelIssues,
+    nearDuplicates: [],
+    outliers: [],
+    pairs: [],
+    params: { folds: 5, seed: 0, alpha: 0.2, duplicateThreshold: 0.96, shortlist: 0.9, top: 100, map: 'umap' },
+    map: { method: 'umap', points: MAP_POINTS },
+    createdAt: new Date().toISOString(),
+    seconds: 0,
+  };
+  db.prepare('INSERT INTO curations (dataset_id, backbone_id, params, result, map, map_paths, content) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    ds,
+    bb,
+    JSON.stringify(result.params),
+    JSON.stringify(result),
+    Buffer.from(xy.buffer),
+    JSON.stringify(paths),
+    'bench',
+  );
+}
+
+/** The curation map of 'zz-map': open, redraw, hover, lasso. */
+async function measureMap(page) {
+  await page.getByRole('button', { name: /^Datasets/ }).first().click();
+  await page.getByRole('region', { name: 'Indexed datasets' }).getByText('zz-map').click();
+  const t0 = performance.now();
+  await page.getByRole('button', { name: /^Curate/ }).first().click();
+  const map = page.getByRole('img', { name: new RegExp(`^Embedding map: ${MAP_POINTS} images`) });
+  await map.waitFor({ timeout: 120_000 });
+  await page.waitForFunction(() => Number(document.querySelector('[data-draw-ms]')?.getAttribute('data-draw-ms')) > 0);
+  const openMs = performance.now() - t0;
+  await map.scrollIntoViewIfNeeded();
+  return {
+    openMs,
+    ...(await page.evaluate(async () => {
+      const c = document.querySelector('[data-draw-ms]');
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
+      const rect = c.getBoundingClientRect();
+      let seed = 4242;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+      const draws = [Number(c.getAttribute('data-draw-ms'))];
+      const hovers = [];
+      for (let k = 0; k < 40; k++) {
+        const x = rect.left + (0.2 + 0.6 * rand()) * rect.width;
+        const y = rect.top + (0.2 + 0.6 * rand()) * rect.height;
+        const t = performance.now();
+        c.dispatchEvent(new PointerEvent('pointermove', { clientX: x, clientY: y, bubbles: true }));
+        await Promise.resolve();
+        await frame();
+        hovers.push(performance.now() - t);
+      }
+      // Lassos: a shift-drag of 30 moves around a random box, then the selection and the full redraw.
+      const lassos = [];
+      for (let k = 0; k < 10; k++) {
+        const cx = rect.left + (0.3 + 0.4 * rand()) * rect.width;
+        const cy = rect.top + (0.3 + 0.4 * rand()) * rect.height;
+        const r = 0.08 * rect.width;
+        c.dispatchEvent(new PointerEvent('pointerdown', { clientX: cx + r, clientY: cy, shiftKey: true, bubbles: true, pointerId: 1 }));
+        for (let m = 1; m <= 30; m++) {
+          const a = (m / 30) * Math.PI * 2;
+          c.dispatchEvent(new PointerEvent('pointermove', { clientX: cx + r * Math.cos(a), clientY: cy + r * Math.sin(a), shiftKey: true, bubbles: true, pointerId: 1 }));
+        }
+        await frame();
+        const t = performance.now();
+        c.dispatchEvent(new PointerEvent('pointerup', { clientX: cx + r, clientY: cy, shiftKey: true, bubbles: true, pointerId: 1 }));
+        await Promise.resolve();
+        await frame();
+        lassos.push(performance.now() - t);
+        draws.push(Number(c.getAttribute('data-draw-ms')));
+      }
+      const picked = document.querySelector('[aria-label="Selected on the map"]')?.textContent ?? '';
+      return { draws, hovers, lassos, picked: picked.trim().split(/\s+/)[0] };
+    })),
+  };
 }
 
 function startServe() {
@@ -196,7 +314,7 @@ async function main() {
     await page.getByRole('button', { name: /^Pair policy/ }).first().click();
     const canvas = page.getByTestId('policy-matrix');
     await canvas.waitFor();
-    await page.waitForFunction(() => document.querySelector('[data-testid="matrix-paint-ms"]')?.textContent?.startsWith('1000 × 1000'));
+    await page.waitForFunction((n) => document.querySelector('[data-testid="matrix-paint-ms"]')?.textContent?.startsWith(`${n} × ${n}`), CLASSES);
     const matrix = await page.evaluate(async () => {
       const c = document.querySelector('[data-testid="policy-matrix"]');
       const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
@@ -245,6 +363,7 @@ async function main() {
       return { clicks, clickScripts, paints, scrolls, scrollPaints, cell, visibleCells };
     });
     const forbidden = await page.getByTestId('forbidden-pairs').locator('li').count();
+    const mapMs = await measureMap(page);
 
     console.log('');
     console.log(`UI bench — ${IMAGES.toLocaleString('en-US')} images, ${CLASSES.toLocaleString('en-US')} classes, headless Chromium (--disable-gpu), ${new Date().toISOString()}`);
@@ -262,6 +381,11 @@ async function main() {
     console.log(line('matrix scroll (cell 8 px) → full redraw frame', stats(matrix.scrolls)));
     console.log(line('matrix scroll: canvas full redraw itself', stats(matrix.scrollPaints)));
     console.log(`  (matrix 1,000 × 1,000, fit cell ${matrix.cell} px; ${forbidden} pairs forbidden by the clicks)`);
+    console.log(`curation map, ${MAP_POINTS.toLocaleString('en-US')} points: Curate screen → map drawn ${mapMs.openMs.toFixed(0)} ms (curation:show + curation:map over HTTP + first draw)`);
+    console.log(line('map full redraw (canvas itself)', stats(mapMs.draws)));
+    console.log(line('map hover → tooltip frame', stats(mapMs.hovers)));
+    console.log(line('map lasso release → selection redrawn frame', stats(mapMs.lassos)));
+    console.log(`  (the last lasso selected ${mapMs.picked} points)`);
   } finally {
     await context.close();
     served.child.kill('SIGTERM');
