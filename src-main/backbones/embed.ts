@@ -174,3 +174,58 @@ async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], fail
     await session.release().catch(() => undefined);
   }
 }
+
+/**
+ * The backbone's features of blended images: each `[fileA, fileB, λ]` decoded as for its embedding, mixed
+ * pixel by pixel (λ·A + (1 − λ)·B, rounded), preprocessed and run. For curation's intrusion measure of runs
+ * that mix the images themselves. An image that does not read or decode gives a zero row.
+ */
+export async function embedBlendedImages(services: Services, backboneRef: string | number, blends: readonly [string, string, number][], opts: { signal?: AbortSignal; batch?: number } = {}): Promise<Float32Array> {
+  const bb = resolveBackbone(services.db, backboneRef);
+  if (bb.format !== 'onnx') throw new AppError('unsupported', `backbone '${bb.name}' is ${bb.format}: only ONNX backbones embed in this version`);
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  const { session } = await openOnnx(join(services.paths.home, bb.file), `backbone '${bb.name}' (${bb.file})`, cores);
+  const p = bb.preprocessing;
+  const [h, w] = p.inputSize;
+  const per = p.channels * h * w;
+  const fixedBatch = fixedBatchOf(session);
+  const batch = fixedBatch ?? Math.max(1, opts.batch ?? 32);
+  const pixels = new Map<string, Promise<Uint8Array | null>>();
+  const decoded = (file: string) => {
+    let got = pixels.get(file);
+    if (!got) {
+      got = (async () => {
+        const read = await readImageFileAsync(file);
+        if (!read.ok) return null;
+        return decodePixels(read.buf, p.inputSize, p.channels, p.resize).catch(() => null);
+      })();
+      pixels.set(file, got);
+    }
+    return got;
+  };
+  const out = new Float32Array(blends.length * bb.featureSize);
+  try {
+    for (let start = 0; start < blends.length; start += batch) {
+      if (opts.signal?.aborted) throw cancelled('embedding');
+      const part = blends.slice(start, start + batch);
+      // Decoded pixels live for one batch (an image two blends of it share is decoded once there).
+      pixels.clear();
+      const input = new Float32Array(Math.max(part.length, fixedBatch ?? 0) * per);
+      const ok = await mapLimit(part, cores, async ([a, b, lam], k) => {
+        const [pa, pb] = await Promise.all([decoded(a), decoded(b)]);
+        if (!pa || !pb) return false;
+        const mixed = new Uint8Array(per);
+        for (let i = 0; i < per; i++) mixed[i] = Math.round(lam * pa[i]! + (1 - lam) * pb[i]!);
+        writeInput(mixed, p, input, k);
+        return true;
+      });
+      const { features, dim } = await runFeatures({ session, inputName: bb.inputName, outputName: bb.outputName }, input, fixedBatch ?? part.length, p);
+      part.forEach((_, k) => {
+        if (ok[k]) out.set(features.subarray(k * dim, (k + 1) * dim), (start + k) * dim);
+      });
+    }
+  } finally {
+    await session.release().catch(() => undefined);
+  }
+  return out;
+}

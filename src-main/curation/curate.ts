@@ -7,9 +7,9 @@ import { AppError, throwIfCancelled } from '../core/errors';
 import type { Services } from '../core/services';
 import { defaultRunConfig } from '../config/run-config';
 import { listClasses, listUsableImages, resolveDataset } from '../datasets/repository';
-import { computeEmbeddings } from '../backbones/embed';
+import { computeEmbeddings, embedBlendedImages } from '../backbones/embed';
 import { readEmbeddings, resolveBackbone } from '../backbones/repository';
-import { confusablePairs, labelIssues, outliers as rankOutliers } from './findings';
+import { confusablePairs, labelIssues, outliers as rankOutliers, type Blend } from './findings';
 import { outOfSampleProbs } from './label-model';
 import { DEFAULT_DUPLICATE_THRESHOLD, DEFAULT_SHORTLIST, nearDuplicateGroups } from './near-duplicates';
 import { neighboursWithin, unitRows, type Neighbours } from './neighbours';
@@ -31,6 +31,11 @@ export interface CurateOptions {
   /** How many outliers to report (default: 2 % of the images, at least 10, at most 100). */
   top?: number;
   map?: MapMethod | 'none';
+  /**
+   * What intrusion blends: 'embeddings' (the two images' embeddings, as a frozen-backbone run mixes them; the
+   * default) or 'images' (the images themselves, then embedded: for runs that mix the input).
+   */
+  intrusion?: 'embeddings' | 'images';
   signal?: AbortSignal;
   onProgress?: (phase: CurationPhase, done: number, total: number) => void;
 }
@@ -59,7 +64,7 @@ export interface CurationResult {
     weight: number | null;
     reason: string;
   }[];
-  params: { folds: number; seed: number | string; alpha: number; duplicateThreshold: number; shortlist: number; top: number; map: MapMethod | 'none' };
+  params: { folds: number; seed: number | string; alpha: number; duplicateThreshold: number; shortlist: number; top: number; map: MapMethod | 'none'; intrusion: 'embeddings' | 'images' };
   /** How the map was made and how many points it has (the points: `curation:map`). */
   map: { method: MapMethod; points: number } | null;
   createdAt: string;
@@ -89,6 +94,7 @@ export async function curateDataset(services: Services, datasetRef: string | num
     shortlist: opts.shortlist ?? DEFAULT_SHORTLIST,
     top: opts.top ?? 0,
     map: opts.map ?? 'umap',
+    intrusion: opts.intrusion ?? 'embeddings',
   };
   const progress = opts.onProgress ?? (() => {});
   const embedded = await computeEmbeddings(services, ds.id, bb.id, { signal: opts.signal, onProgress: (done, total) => progress('embed', done, total) });
@@ -153,7 +159,11 @@ export async function curateDataset(services: Services, datasetRef: string | num
   const out = rankOutliers(perClass, n, CLASS_K).slice(0, params.top);
 
   progress('pairs', 0, 1);
-  const pairs = await confusablePairs(oos.probs, n, c, y, x, u, d, global, names, { alpha: params.alpha, seed: params.seed });
+  const embedBlends =
+    params.intrusion === 'images'
+      ? (blends: Blend[]) => embedBlendedImages(services, bb.id, blends.map((b) => [images[b.i]!.path, images[b.j]!.path, b.lam] as [string, string, number]), { signal: opts.signal })
+      : undefined;
+  const pairs = await confusablePairs(oos.probs, n, c, y, x, u, d, global, names, { alpha: params.alpha, seed: params.seed, embedBlends });
   progress('pairs', 1, 1);
 
   let map: { xy: Float32Array; method: MapMethod } | null = null;

@@ -106,6 +106,18 @@ export interface PairOptions {
   measure?: number;
   /** Neighbours that vote on where a blend landed (default 10). */
   vote?: number;
+  /**
+   * The features of blended images (rows in the order given, d values each), for a run that mixes the images
+   * themselves; left out, blends are made of the two embeddings (the `features` mixing point).
+   */
+  embedBlends?: (blends: Blend[]) => Promise<Float32Array>;
+}
+
+/** One sampled blend: rows i (of class a) and j (of class b), and the weight λ of row i. */
+export interface Blend {
+  i: number;
+  j: number;
+  lam: number;
 }
 
 /** Intrusion at or above this share suggests forbidding the pair. */
@@ -183,22 +195,29 @@ export async function confusablePairs(
   }
   if (measure.length && n > 2) {
     const rng = new Rng(opts.seed).fork('curation-intrusion');
-    const queries = new Float32Array(measure.length * blends * d);
-    let q = 0;
+    const triples: Blend[] = [];
     for (const p of measure) {
-      for (let t = 0; t < blends; t++, q++) {
+      for (let t = 0; t < blends; t++) {
         const i = members[p.a]![rng.int(members[p.a]!.length)]!;
         const j = members[p.b]![rng.int(members[p.b]!.length)]!;
-        const lam = opts.alpha > 0 ? rng.beta(opts.alpha, opts.alpha) : 0.5;
-        let norm = 0;
-        for (let k = 0; k < d; k++) {
-          const v = lam * x[i * d + k]! + (1 - lam) * x[j * d + k]!;
-          queries[q * d + k] = v;
-          norm += v * v;
-        }
-        const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-        for (let k = 0; k < d; k++) queries[q * d + k]! *= inv;
+        triples.push({ i, j, lam: opts.alpha > 0 ? rng.beta(opts.alpha, opts.alpha) : 0.5 });
       }
+    }
+    // The blends' features: the blend of the two embeddings, or (embedBlends) the embedding of the blended images.
+    let queries: Float32Array;
+    if (opts.embedBlends) queries = await opts.embedBlends(triples);
+    else {
+      queries = new Float32Array(triples.length * d);
+      triples.forEach(({ i, j, lam }, q) => {
+        for (let k = 0; k < d; k++) queries[q * d + k] = lam * x[i * d + k]! + (1 - lam) * x[j * d + k]!;
+      });
+    }
+    const q = triples.length;
+    for (let r = 0; r < q; r++) {
+      let norm = 0;
+      for (let k = 0; k < d; k++) norm += queries[r * d + k]! ** 2;
+      const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+      for (let k = 0; k < d; k++) queries[r * d + k]! *= inv;
     }
     const index = await CosineIndex.create(u, n, d, vote);
     try {

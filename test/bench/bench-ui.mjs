@@ -124,7 +124,7 @@ function writeMapDataset(db, dataRoot) {
     nearDuplicates: [],
     outliers: [],
     pairs: [],
-    params: { folds: 5, seed: 0, alpha: 0.2, duplicateThreshold: 0.96, shortlist: 0.9, top: 100, map: 'umap' },
+    params: { folds: 5, seed: 0, alpha: 0.2, duplicateThreshold: 0.96, shortlist: 0.9, top: 100, map: 'umap', intrusion: 'embeddings' },
     map: { method: 'umap', points: MAP_POINTS },
     createdAt: new Date().toISOString(),
     seconds: 0,

@@ -24,6 +24,7 @@ export const curationOps = [
       shortlist: z.number().min(-1).max(1).optional(),
       top: z.number().int().min(1).max(100_000).optional(),
       map: z.enum(['umap', 'pca', 'none']).optional(),
+      intrusion: z.enum(['embeddings', 'images']).optional(),
     }),
     async run(ctx, input) {
       const { curateDataset } = await import('../../curation/curate');

@@ -38,6 +38,7 @@ interface CurateFlags {
   duplicateThreshold?: string;
   top?: string;
   map?: 'umap' | 'pca' | 'none';
+  intrusion?: 'embeddings' | 'images';
 }
 
 export function register(program: Command, cli: CliRuntime): void {
@@ -51,6 +52,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .option('--duplicate-threshold <t>', 'how alike two images must look to be near-duplicates, 0–1 (default 0.96; higher is stricter)')
     .option('--top <n>', 'outliers to report (default: the most unusual 2 %, 10 to 100)')
     .addOption(new Option('--map <method>', 'the 2-D map of the embeddings (default umap)').choices(['umap', 'pca', 'none']))
+    .addOption(new Option('--intrusion <what>', 'what the intrusion blends mix: the embeddings (a frozen-backbone run) or the images themselves, then embedded (a run that mixes the input)').choices(['embeddings', 'images']))
     .description('find wrong labels, near-duplicates, outliers and confusable class pairs from embeddings; stored with the dataset')
     .action(async (dataset: string, o: CurateFlags) => {
       const input: OpInputOf<'curation:run'> = { dataset, backbone: o.backbone };
@@ -60,6 +62,7 @@ export function register(program: Command, cli: CliRuntime): void {
       if (o.duplicateThreshold !== undefined) input.duplicateThreshold = num('--duplicate-threshold', o.duplicateThreshold, { min: 0, max: 1 });
       if (o.top !== undefined) input.top = num('--top', o.top, { int: true, min: 1 });
       if (o.map) input.map = o.map;
+      if (o.intrusion) input.intrusion = o.intrusion;
       const r = await cli.invoke('curation:run', input, { progress: 'curate.progress' });
       cli.output(r, (x) => summary(x));
     });
