@@ -382,7 +382,7 @@ async function main() {
     console.log(line('matrix scroll: canvas full redraw itself', stats(matrix.scrollPaints)));
     console.log(`  (matrix 1,000 × 1,000, fit cell ${matrix.cell} px; ${forbidden} pairs forbidden by the clicks)`);
     console.log(`curation map, ${MAP_POINTS.toLocaleString('en-US')} points: Curate screen → map drawn ${mapMs.openMs.toFixed(0)} ms (curation:show + curation:map over HTTP + first draw)`);
-    console.log(line('map full redraw (canvas itself)', stats(mapMs.draws)));
+    console.log(line('map repaint (first draw, then the selection)', stats(mapMs.draws)));
     console.log(line('map hover → tooltip frame', stats(mapMs.hovers)));
     console.log(line('map lasso release → selection redrawn frame', stats(mapMs.lassos)));
     console.log(`  (the last lasso selected ${mapMs.picked} points)`);
