@@ -82,16 +82,20 @@ export async function computeEmbeddings(services: Services, datasetRef: string |
   return { dataset: ds.name, backbone: bb.name, images: images.length, computed, cached, dim: bb.featureSize, seconds: (performance.now() - started) / 1000, failed, provider };
 }
 
-async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], failed: EmbedResult['failed'], opts: EmbedOptions): Promise<{ computed: number; provider: string }> {
+/** The backbone's session and what a batch of its input takes (its preprocessing, values per image, batch). */
+async function openBackbone(services: Services, bb: BackboneInfo, opts: { threads?: number; batch?: number }) {
   if (bb.format !== 'onnx') throw new AppError('unsupported', `backbone '${bb.name}' is ${bb.format}: only ONNX backbones embed in this version`);
   const cores = os.availableParallelism?.() ?? os.cpus().length;
   const { session, provider } = await openOnnx(join(services.paths.home, bb.file), `backbone '${bb.name}' (${bb.file})`, opts.threads ?? cores);
   const p = bb.preprocessing;
-  const [h, w] = p.inputSize;
-  const per = p.channels * h * w;
-  const thumbRecipe = recipeKey({ inputSize: p.inputSize, channels: p.channels, resize: p.resize });
   const fixedBatch = fixedBatchOf(session);
-  const batch = fixedBatch ?? Math.max(1, opts.batch ?? 32);
+  return { session, provider, cores, p, per: p.channels * p.inputSize[0] * p.inputSize[1], fixedBatch, batch: fixedBatch ?? Math.max(1, opts.batch ?? 32) };
+}
+
+async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], failed: EmbedResult['failed'], opts: EmbedOptions): Promise<{ computed: number; provider: string }> {
+  const { session, provider, cores, p, per, fixedBatch, batch } = await openBackbone(services, bb, opts);
+  const [h, w] = p.inputSize;
+  const thumbRecipe = recipeKey({ inputSize: p.inputSize, channels: p.channels, resize: p.resize });
   const total = jobs.length;
   let done = 0;
   let computed = 0;
@@ -182,14 +186,7 @@ async function embedJobs(services: Services, bb: BackboneInfo, jobs: Job[], fail
  */
 export async function embedBlendedImages(services: Services, backboneRef: string | number, blends: readonly [string, string, number][], opts: { signal?: AbortSignal; batch?: number } = {}): Promise<Float32Array> {
   const bb = resolveBackbone(services.db, backboneRef);
-  if (bb.format !== 'onnx') throw new AppError('unsupported', `backbone '${bb.name}' is ${bb.format}: only ONNX backbones embed in this version`);
-  const cores = os.availableParallelism?.() ?? os.cpus().length;
-  const { session } = await openOnnx(join(services.paths.home, bb.file), `backbone '${bb.name}' (${bb.file})`, cores);
-  const p = bb.preprocessing;
-  const [h, w] = p.inputSize;
-  const per = p.channels * h * w;
-  const fixedBatch = fixedBatchOf(session);
-  const batch = fixedBatch ?? Math.max(1, opts.batch ?? 32);
+  const { session, cores, p, per, fixedBatch, batch } = await openBackbone(services, bb, opts);
   const pixels = new Map<string, Promise<Uint8Array | null>>();
   const decoded = (file: string) => {
     let got = pixels.get(file);
