@@ -19,6 +19,10 @@ export interface EventMap extends TrainEventMap {
   'embed.progress': ProgressEvent;
   /** `label` is the phase: embed, folds, neighbours, duplicates, outliers, pairs, map. */
   'curate.progress': ProgressEvent;
+  /** A sweep's trials: `done` of `total` finished (completed, stopped early or failed). */
+  'sweep.progress': ProgressEvent & { sweepId: number };
+  /** A trial started or ended (`status` as the sweep document has it). */
+  'sweep.trial': { sweepId: number; index: number; runId: number | null; params: Record<string, unknown>; status: string };
 }
 
 export type EventTopic = keyof EventMap;

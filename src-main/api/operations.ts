@@ -13,6 +13,7 @@ import { exportOps } from './ops/export';
 import { dbOps } from './ops/db';
 import { backbonesOps } from './ops/backbones';
 import { curationOps } from './ops/curation';
+import { sweepsOps } from './ops/sweeps';
 
 const all = [
   ...systemOps,
@@ -24,6 +25,7 @@ const all = [
   ...exportOps,
   ...backbonesOps,
   ...curationOps,
+  ...sweepsOps,
   ...dbOps,
 ];
 

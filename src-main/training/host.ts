@@ -27,6 +27,8 @@ export interface WorkerJob {
   backend?: BackendName;
   threads?: number;
   resume: boolean;
+  /** Epoch counts after which the worker asks the host whether the run goes on (`gate` messages). */
+  gateEpochs?: number[];
 }
 
 /** One event of the run, as the worker sends it (the topic decides the payload). */
@@ -41,9 +43,14 @@ function forward<T extends TrainTopic>(emit: EmitTrainEvent, ev: { topic: T; dat
   emit(ev.topic, ev.data);
 }
 
-export type HostToWorker = { type: 'start'; job: WorkerJob } | { type: 'cancel' };
+export type HostToWorker =
+  | { type: 'start'; job: WorkerJob; /** Stay up for another job after this one (a sweep's trials); `close` ends it. */ keepAlive?: boolean }
+  | { type: 'cancel' }
+  | { type: 'gate'; runId: number; epochs: number; go: boolean }
+  | { type: 'close' };
 export type WorkerToHost =
   | WorkerEvent
+  | { type: 'gate'; runId: number; epochs: number }
   | { type: 'done'; status: RunStatus }
   | { type: 'error'; error: ErrorEnvelope };
 
@@ -140,39 +147,71 @@ export function runInWorker(job: WorkerJob, opts: RunInWorkerOptions): Promise<R
   });
 }
 
-/** The worker's side: waits for `start`, trains, reports, exits. `exit` ends the process. */
+/** The worker's side: waits for `start`, trains, reports; exits after the job unless it was told to keep alive. */
 export function serveTrainingWorker(port: WorkerPort, exit: (code: number) => void): void {
   let cancelled = false;
-  let started = false;
+  let busy = false;
+  let closing = false;
+  let services: import('../core/services').Services | undefined;
+  let cache: import('./run-data').RunDataCache | undefined;
+  const gates = new Map<string, (go: boolean) => void>();
   const cancel = () => {
     cancelled = true;
+    for (const resolve of gates.values()) resolve(false);
+    gates.clear();
+  };
+  const close = (code: number) => {
+    services?.close();
+    services = undefined;
+    exit(code);
   };
   process.on('SIGTERM', cancel);
   process.on('SIGINT', cancel);
   port.onHostGone?.(() => {
     cancel();
     // Nothing can wait for this worker any more: record the cancel if the loop gets there in time, else go
-    // (the run then reads as interrupted: its lock dies with the process). Not before `start`: exit at once.
-    if (!started) return exit(1);
-    setTimeout(() => exit(1), ORPHAN_GRACE_MS).unref();
+    // (the run then reads as interrupted: its lock dies with the process). Idle (no job yet, or between a
+    // sweep's trials): exit at once.
+    if (!busy) return close(1);
+    setTimeout(() => close(1), ORPHAN_GRACE_MS).unref();
   });
   port.onMessage((msg) => {
-    if (msg.type === 'cancel') cancel();
-    if (msg.type !== 'start' || started) return;
-    started = true;
+    if (msg.type === 'cancel') return cancel();
+    if (msg.type === 'close') {
+      closing = true;
+      if (!busy) close(0);
+      return;
+    }
+    if (msg.type === 'gate') {
+      const key = `${msg.runId}:${msg.epochs}`;
+      gates.get(key)?.(msg.go);
+      gates.delete(key);
+      return;
+    }
+    if (msg.type !== 'start' || busy || closing) return;
+    busy = true;
+    cancelled = false;
+    const { job } = msg;
     void (async () => {
       const { openServices } = await import('../db/open-home');
       const { trainRun } = await import('./train-run');
-      let services: ReturnType<typeof openServices> | undefined;
       let code = 0;
       try {
-        services = openServices({ home: msg.job.home });
+        services ??= openServices({ home: job.home });
+        if (msg.keepAlive) cache ??= new (await import('./run-data')).RunDataCache();
         const status = await trainRun(
           services,
-          { runId: msg.job.runId, backend: msg.job.backend, threads: msg.job.threads, resume: msg.job.resume },
+          { runId: job.runId, backend: job.backend, threads: job.threads, resume: job.resume, gateEpochs: job.gateEpochs, cache },
           {
             emit: (topic, data) => void port.send(workerEvent(topic, data)),
             cancelled: () => cancelled,
+            gate: (epochs) =>
+              cancelled
+                ? Promise.resolve(false)
+                : new Promise<boolean>((resolve) => {
+                    gates.set(`${job.runId}:${epochs}`, resolve);
+                    void port.send({ type: 'gate', runId: job.runId, epochs });
+                  }),
           },
         );
         await port.send({ type: 'done', status });
@@ -181,9 +220,95 @@ export function serveTrainingWorker(port: WorkerPort, exit: (code: number) => vo
         const env = toErrorEnvelope(err instanceof Error ? err : new AppError('internal', String(err)));
         await port.send({ type: 'error', error: env });
       } finally {
-        services?.close();
-        exit(code);
+        busy = false;
+        // A sweep's worker waits for its next trial; a damaged home ends it (the next trial gets a fresh one).
+        if (!msg.keepAlive || closing || services?.damage) close(code);
       }
     })();
   });
+}
+
+export interface TrainingSessionRun {
+  emit: EmitTrainEvent;
+  signal?: AbortSignal;
+  /** Answers the worker's gate after `epochs` epochs of the run: true to go on. */
+  gate?(runId: number, epochs: number): boolean | Promise<boolean>;
+}
+
+/**
+ * One training process that trains job after job (a sweep's trials), keeping its engine, its open database and
+ * its decoded images between them. `run` resolves with the run's final status (`interrupted` if the process
+ * died: the session is then dead and `run` refuses); `close` lets the process exit.
+ */
+export class TrainingSession {
+  private current: { job: WorkerJob; opts: TrainingSessionRun; resolve(s: RunStatus): void; reject(e: Error): void; status: RunStatus | null; failure: ErrorEnvelope | null } | null = null;
+  private dead = false;
+  private exited: Promise<void>;
+
+  constructor(private readonly t: TrainingTransport = forkTransport()) {
+    let onExit!: () => void;
+    this.exited = new Promise<void>((r) => (onExit = r));
+    t.onMessage((msg) => {
+      const c = this.current;
+      if (!c) return;
+      if (msg.type === 'event') forward(c.opts.emit, msg);
+      else if (msg.type === 'gate') {
+        void Promise.resolve(c.opts.gate ? c.opts.gate(msg.runId, msg.epochs) : true).then(
+          (go) => t.send({ type: 'gate', runId: msg.runId, epochs: msg.epochs, go }),
+          () => t.send({ type: 'gate', runId: msg.runId, epochs: msg.epochs, go: true }),
+        );
+      } else if (msg.type === 'done') this.settle(() => c.resolve(msg.status));
+      else if (msg.type === 'error') this.settle(() => c.reject(fromErrorEnvelope(msg.error)));
+    });
+    t.onExit(({ code, signal, error }) => {
+      this.dead = true;
+      onExit();
+      const c = this.current;
+      if (!c) return;
+      this.settle(() => {
+        if (error) c.reject(new AppError('internal', `the training process could not start: ${error}`));
+        else {
+          c.opts.emit('run.status', { runId: c.job.runId, status: 'interrupted', exitCode: code, signal });
+          c.resolve('interrupted');
+        }
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.t.pid;
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  private settle(fn: () => void): void {
+    const c = this.current;
+    this.current = null;
+    if (c?.opts.signal) c.opts.signal.removeEventListener('abort', this.onAbort);
+    fn();
+  }
+
+  private onAbort = () => this.t.send({ type: 'cancel' });
+
+  run(job: WorkerJob, opts: TrainingSessionRun): Promise<RunStatus> {
+    if (this.dead) return Promise.reject(new AppError('internal', 'the training process has exited'));
+    if (this.current) return Promise.reject(new AppError('conflict', `the training process is busy with run ${this.current.job.runId}`));
+    return new Promise<RunStatus>((resolve, reject) => {
+      this.current = { job, opts, resolve, reject, status: null, failure: null };
+      opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+      this.t.send({ type: 'start', job, keepAlive: true });
+      if (opts.signal?.aborted) this.onAbort();
+    });
+  }
+
+  /** Lets the process exit (after its job, if one runs); resolves once it has. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    if (this.dead) return;
+    this.t.send({ type: 'close' });
+    const timer = new Promise<void>((r) => setTimeout(r, timeoutMs).unref());
+    await Promise.race([this.exited, timer]);
+    if (!this.dead) this.t.kill('SIGKILL');
+  }
 }

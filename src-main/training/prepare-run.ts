@@ -86,15 +86,26 @@ export async function backboneConfig(db: Db, raw: RunConfig, source: string): Pr
   return { ...raw, model: { ...raw.model, inputSize, channels } };
 }
 
+/** A new run's config, resolved against its dataset and checked, before any row exists. */
+export interface ResolvedNewRun {
+  datasetId: number;
+  datasetName: string;
+  classes: string[];
+  fingerprint: string;
+  /** The run config as stored: resolved, with its policy snapshot and dataset reference. */
+  config: Omit<RunConfig, 'policy' | 'dataset'> & { policy: PairPolicy; dataset: Record<string, unknown> };
+}
+
 /**
- * A new run's row, with its config resolved against the dataset and its folders set; `warn` hears what the
- * user should know (the dataset changed since an exported config, a policy snapshot that differs).
+ * Resolves and checks a new run's config against the dataset (everything `prepareNewRun` refuses, it refuses
+ * here, naming the config source and field) without writing anything: a sweep checks every trial's config
+ * with it before the first trial starts. `warn` hears what the user should know.
  */
-export async function prepareNewRun(
+export async function resolveNewRun(
   services: Services,
   req: { dataset?: number | string; config?: unknown; configSource?: string },
   warn: (message: string) => void,
-): Promise<number> {
+): Promise<ResolvedNewRun> {
   const db = services.db;
   if (req.dataset === undefined) throw new AppError('input', 'DATASET: name the dataset to train on');
   if (req.config === undefined) throw new AppError('input', '--config: a run config file is required (see `mixup-studio config schema`)');
@@ -142,13 +153,27 @@ export async function prepareNewRun(
   const fingerprint = datasetFingerprint(db, ds.id);
   // What curation changed in the file list (CLI.md: a run says what it trained on): relabelled and excluded images.
   const resolved = { ...config, policy, dataset: { name: ds.name, id: ds.id, fingerprint, ...curationCounts(db, ds.id) } };
+  return { datasetId: ds.id, datasetName: ds.name, classes, fingerprint, config: resolved };
+}
+
+/**
+ * A new run's row, with its config resolved against the dataset and its folders set; `warn` hears what the
+ * user should know (the dataset changed since an exported config, a policy snapshot that differs).
+ */
+export async function prepareNewRun(
+  services: Services,
+  req: { dataset?: number | string; config?: unknown; configSource?: string },
+  warn: (message: string) => void,
+): Promise<number> {
+  const db = services.db;
+  const r = await resolveNewRun(services, req, warn);
   const runId = createRun(db, {
-    datasetId: ds.id,
-    datasetName: ds.name,
-    config: resolved,
-    epochsPlanned: config.epochs,
-    classes,
-    datasetFingerprint: fingerprint,
+    datasetId: r.datasetId,
+    datasetName: r.datasetName,
+    config: r.config,
+    epochsPlanned: r.config.epochs,
+    classes: r.classes,
+    datasetFingerprint: r.fingerprint,
     pid: process.pid,
   });
   const { runFolders } = await import('./train-run');

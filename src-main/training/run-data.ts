@@ -7,6 +7,7 @@
  * Either way the loop (./loop.ts) sees batch sources and a Network, so MixUp, the pair policy, the schedules,
  * the audit, checkpoints and resume are one code path.
  */
+import { createHash } from 'node:crypto';
 import { AppError } from '../core/errors';
 import type { RunConfig } from '../config/run-config';
 import { PIXEL_SCALE, type Preprocessing } from '../config/preprocessing';
@@ -45,6 +46,45 @@ export interface RunDataContext {
   ev: TrainEvents;
   /** True once the run should stop (cancel, or damage met). */
   stop: () => boolean;
+  /** Decoded images kept between the runs of one training process. */
+  cache?: RunDataCache;
+}
+
+/**
+ * What one training process keeps between its runs (a sweep's trials): the decoded image store of the last
+ * file list and shape, and its training split's channel statistics, so a second trial on the same data decodes
+ * and reads nothing. One entry: a sweep trains one dataset at one shape (or a few, alternating rarely).
+ */
+export class RunDataCache {
+  private key = '';
+  private store: ImageStore | null = null;
+  private stats = new Map<string, { mean: number[]; std: number[] }>();
+
+  get(key: string): ImageStore | null {
+    return key === this.key ? this.store : null;
+  }
+
+  put(key: string, store: ImageStore): void {
+    this.key = key;
+    this.store = store;
+    this.stats.clear();
+  }
+
+  async channelStats(key: string, store: ImageStore): Promise<{ mean: number[]; std: number[] }> {
+    let s = this.stats.get(key);
+    if (!s) {
+      s = await store.channelStats();
+      this.stats.set(key, s);
+    }
+    return s;
+  }
+}
+
+function storeKey(items: DataItem[], inputSize: [number, number], channels: number): string {
+  const h = createHash('sha256');
+  h.update(`${inputSize.join('x')}x${channels}\n`);
+  for (const i of items) h.update(`${i.id}\t${i.classIndex}\t${i.hash ?? ''}\t${i.path}\n`);
+  return h.digest('hex');
 }
 
 function toItems(images: UsableImage[]): DataItem[] {
@@ -80,7 +120,9 @@ async function imageData(c: RunDataContext): Promise<RunData | 'cancelled'> {
   });
   // Evaluation in smaller batches when the usual ones would not fit (the estimate lowered it).
   const evalBatch = Math.max(1, memory.evalBatchSize || Math.max(config.batchSize, 256));
-  const store = await ImageStore.build(all, {
+  const key = storeKey(all, inputSize, channels);
+  const cached = c.cache?.get(key) ?? null;
+  const store = cached ?? await ImageStore.build(all, {
     inputSize,
     channels,
     cacheDir: services.paths.cache,
@@ -97,9 +139,10 @@ async function imageData(c: RunDataContext): Promise<RunData | 'cancelled'> {
     onReadError: (item, reason) => ev.emit('train.warning', { runId, message: `left out ${item.path}: ${reason} (not marked corrupt; the next run tries it again)` }),
     onWarning: (message) => ev.emit('train.warning', { runId, message }),
   });
+  if (!cached && c.cache && !stop()) c.cache.put(key, store);
   // What the decode left out, by cause (item 7 of issue #11: files that vanished since the list was taken).
   const left = store.leftOut;
-  ev.emit('train.data', { runId, images: store.items.length, decoded: store.decoded, ...left });
+  ev.emit('train.data', { runId, images: store.items.length, decoded: cached ? 0 : store.decoded, ...left });
   if (left.vanished > 0) {
     ev.emit('train.warning', {
       runId,
@@ -120,7 +163,7 @@ async function imageData(c: RunDataContext): Promise<RunData | 'cancelled'> {
   let pre: Preprocessing;
   if (c.run.preprocessing && c.resume) pre = c.run.preprocessing;
   else {
-    const stats = await trainStore.channelStats();
+    const stats = c.cache ? await c.cache.channelStats(key, trainStore) : await trainStore.channelStats();
     pre = { inputSize, channels, scale: PIXEL_SCALE, mean: stats.mean, std: stats.std, resize: 'fill' };
   }
   const net = buildNetwork({ arch: config.model.arch, inputSize, channels, numClasses: c.classes.length }, config.seed);

@@ -58,4 +58,9 @@ export interface TrainEvents {
   emit: EmitTrainEvent;
   /** True once the caller asked to cancel; checked before every batch. */
   cancelled(): boolean;
+  /**
+   * Asked after each epoch named in the job's `gateEpochs` (a sweep's early-stopping rungs) once the epoch is
+   * stored: false stops the run there (it ends `cancelled`, "stopped early", with exactly those epochs).
+   */
+  gate?(epochsDone: number): Promise<boolean>;
 }

@@ -18,7 +18,7 @@ import type { BackendName } from './engine/index';
 import { hasCheckpoint, loadCheckpoint, removeStaleTemps, restoreWeights, saveCheckpoint, saveModel } from './checkpoint';
 import { ImageStore, type DataItem } from './image-store';
 import { evaluate, runEpochs, trainableVariables } from './loop';
-import { prepareRunData } from './run-data';
+import { prepareRunData, type RunDataCache } from './run-data';
 import { buildNetwork } from './models';
 import { Optimizer } from './optim';
 import { PIXEL_SCALE, type Preprocessing } from '../config/preprocessing';
@@ -47,6 +47,10 @@ export interface TrainRunOptions {
   threads?: number;
   /** Continue from the run's checkpoint (when there is one). */
   resume: boolean;
+  /** Epoch counts after which `ev.gate` is asked whether the run goes on (a sweep's early-stopping rungs). */
+  gateEpochs?: number[];
+  /** Decoded images kept between the runs of one training process (a sweep's trials), see ./run-data.ts. */
+  cache?: RunDataCache;
 }
 
 export function runFolders(services: Services, runId: number): { dir: string; checkpointDir: string; modelDir: string; lockFile: string } {
@@ -102,7 +106,8 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
   status('running', { pid: process.pid });
   // Damage met by any write of this run (a heartbeat included) stops it like a cancel, at the next batch,
   // and nothing more is written over the damaged file.
-  const stop = () => ev.cancelled() || services.damage !== undefined;
+  let stoppedEarly: number | null = null;
+  const stop = () => ev.cancelled() || services.damage !== undefined || stoppedEarly !== null;
   let hb: NodeJS.Timeout | undefined;
   try {
     hb = setInterval(() => {
@@ -133,7 +138,7 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     const engine = await initEngine({ backend: opts.backend, threads: opts.threads });
     for (const w of engine.warnings) ev.emit('train.warning', { runId, message: w });
 
-    const data = await prepareRunData({ services, run, config, datasetId: ds.id, datasetName: ds.name, classes, engine, resume: opts.resume, ev, stop });
+    const data = await prepareRunData({ services, run, config, datasetId: ds.id, datasetName: ds.name, classes, engine, resume: opts.resume, ev, stop, cache: opts.cache });
     if (data === 'cancelled' || stop()) {
       if (services.damage) throw services.damage;
       finishRun(db, runId, 'cancelled');
@@ -225,11 +230,19 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
           });
           const { perClassAccuracy: _p, confusion: _c, ...epochEvent } = row;
           ev.emit('train.epoch', { runId, ...epochEvent });
+          const done = r.epoch + 1;
+          if (ev.gate && opts.gateEpochs?.includes(done) && done < config.epochs && !(await ev.gate(done))) stoppedEarly = done;
         },
       },
     );
     if (outcome === 'cancelled') {
       if (services.damage) throw services.damage;
+      if (stoppedEarly !== null && !ev.cancelled()) {
+        // Early stopping (a sweep's rung): the run keeps its epochs and can still be resumed to the end.
+        finishRun(db, runId, 'cancelled', { error: `stopped early after epoch ${stoppedEarly} by its sweep's early stopping` });
+        status('cancelled');
+        return 'cancelled';
+      }
       finishRun(db, runId, 'cancelled');
       status('cancelled');
       return 'cancelled';

@@ -5,7 +5,7 @@
  *
  *   front ends   cli · serve · electron · preload · index.ts      (no sibling front end, but the listed ones)
  *   api          operations table · call registry · envelope · page files
- *   features     datasets · training · export · backbones · curation   (may use each other)
+ *   features     datasets · training · export · backbones · curation · sweeps   (may use each other)
  *   pure         mixup · config                                  (no database)
  *   leaf         core · db
  *
@@ -30,6 +30,7 @@ const LAYER: Record<string, number> = {
   export: 2,
   backbones: 2,
   curation: 2,
+  sweeps: 2,
   api: 3,
   cli: 4,
   serve: 4,

@@ -24,6 +24,8 @@ export interface RunListItem {
   arch: string | null;
   epochs: number;
   metrics: RunMetrics;
+  /** The sweep this run is a trial of (its trial index, 0-based), or null. */
+  sweep: { id: number; trial: number } | null;
 }
 
 export interface TrainDoc {
@@ -143,6 +145,8 @@ export const runsOps = [
     input: z.strictObject({}),
     async run(ctx) {
       const { listRuns } = await import('../../training/runs-repository');
+      const { sweepOfRuns } = await import('../../sweeps/repository');
+      const trials = sweepOfRuns(ctx.services.db);
       return listRuns(ctx.services.db).map((r): RunListItem => ({
         id: r.id,
         dataset: r.datasetName,
@@ -154,6 +158,7 @@ export const runsOps = [
         arch: (r.config as { model?: { arch?: string } }).model?.arch ?? null,
         epochs: r.epochsPlanned,
         metrics: r.metrics,
+        sweep: trials.has(r.id) ? { id: trials.get(r.id)!.sweep, trial: trials.get(r.id)!.trial } : null,
       }));
     },
   }),

@@ -12,6 +12,7 @@ import { register as exportCommands } from './export';
 import { register as db } from './db';
 import { register as backbones } from './backbones';
 import { register as curation } from './curation';
+import { register as sweeps } from './sweeps';
 
 /** Every feature's command registration, in the order `--help` lists them. */
 export const registrations: Array<(program: Command, cli: CliRuntime) => void> = [
@@ -26,5 +27,6 @@ export const registrations: Array<(program: Command, cli: CliRuntime) => void> =
   exportCommands,
   backbones,
   curation,
+  sweeps,
   db,
 ];

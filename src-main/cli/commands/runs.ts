@@ -43,7 +43,7 @@ export function register(program: Command, cli: CliRuntime): void {
           ? 'no runs yet (start one with `mixup-studio train DATASET --config FILE`)'
           : ['  id  dataset           status       arch         val acc   ECE     created', ...items.map(
               (x) =>
-                `${String(x.id).padStart(4)}  ${x.dataset.padEnd(16)}  ${x.status.padEnd(11)}  ${(x.arch ?? '-').padEnd(11)}  ${f(x.metrics.valAccuracy).padStart(7)}  ${f(x.metrics.ece).padStart(6)}  ${x.createdAt}`,
+                `${String(x.id).padStart(4)}  ${x.dataset.padEnd(16)}  ${x.status.padEnd(11)}  ${(x.arch ?? '-').padEnd(11)}  ${f(x.metrics.valAccuracy).padStart(7)}  ${f(x.metrics.ece).padStart(6)}  ${x.createdAt}${x.sweep ? `  sweep ${x.sweep.id} trial ${x.sweep.trial + 1}` : ''}`,
             )].join('\n'),
       );
     });

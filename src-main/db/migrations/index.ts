@@ -8,6 +8,7 @@ import { migration as m0006 } from './0006-scan-snapshots';
 import { migration as m0007 } from './0007-backbones';
 import { migration as m0008 } from './0008-curation';
 import { migration as m0009 } from './0009-image-thumbs';
+import { migration as m0010 } from './0010-sweeps';
 
 /** The ordered registry of migrations; `user_version` is the version of the last one applied. */
 export const migrations: Migration[] = [
@@ -20,4 +21,5 @@ export const migrations: Migration[] = [
   m0007,
   m0008,
   m0009,
+  m0010,
 ];

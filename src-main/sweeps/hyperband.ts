@@ -1,0 +1,47 @@
+/**
+ * `--early-stop hyperband` (issue 16), as W&B's `hyperband_stopping.py` does it (asynchronous, Li et al. 2018):
+ * rungs at fixed epochs `minEpochs · eta^k` below the run's last epoch; a trial that reaches a rung is compared
+ * with every other trial that reached it (finished, stopped or running), each by its best value of the metric
+ * up to that epoch, and stops when it is not in the best 1/eta of them. The best trial at a rung never stops,
+ * so a sweep always has a trial that ran to the end.
+ *
+ * The decision is taken at the rung's epoch boundary, in the training process's gate (./run-sweep.ts), so a
+ * stopped trial always has exactly the rung's epochs: the same sweep stops the same trials at the same epochs.
+ */
+export interface HyperbandOptions {
+  eta: number;
+  minEpochs: number;
+}
+
+export const HYPERBAND_DEFAULTS: HyperbandOptions = { eta: 3, minEpochs: 1 };
+
+/** The rungs (numbers of epochs done) of a trial of `epochs` epochs: those below its last epoch. */
+export function rungs(epochs: number, o: HyperbandOptions = HYPERBAND_DEFAULTS): number[] {
+  const out: number[] = [];
+  for (let r = o.minEpochs; r < epochs; r = Math.round(r * o.eta)) {
+    out.push(r);
+    if (o.eta <= 1) break;
+  }
+  return out;
+}
+
+/** The best value of a lower-is-better series over its first `epochs` entries (null values skipped). */
+export function bestUpTo(series: Array<number | null>, epochs: number): number | null {
+  let best: number | null = null;
+  for (const v of series.slice(0, epochs)) if (v !== null && Number.isFinite(v) && (best === null || v < best)) best = v;
+  return best;
+}
+
+/**
+ * Whether a trial with lower-is-better `series` stops at rung `rung` (epochs done), against the series of the
+ * other trials. Peers that have not reached the rung do not count; a trial without a value goes on.
+ */
+export function stopsAtRung(series: Array<number | null>, peers: Array<Array<number | null>>, rung: number, o: HyperbandOptions = HYPERBAND_DEFAULTS): boolean {
+  const mine = bestUpTo(series, rung);
+  if (mine === null) return false;
+  const others = peers.filter((p) => p.length >= rung).map((p) => bestUpTo(p, rung)).filter((v): v is number => v !== null);
+  const n = others.length + 1;
+  const keep = Math.ceil(n / o.eta);
+  const better = others.filter((v) => v < mine).length;
+  return better >= keep;
+}
