@@ -127,7 +127,7 @@ export class CallRegistry {
 }
 
 /** Long jobs whose cancellation loses work (asked about before quitting). */
-export const LONG_JOBS = new Set(['runs:train', 'datasets:index', 'datasets:verify', 'mixup:preview', 'bench:train', 'runs:export', 'datasets:export', 'embeddings:compute', 'curation:run', 'sweeps:run', 'sweeps:resume']);
+export const LONG_JOBS = new Set(['runs:train', 'datasets:index', 'datasets:verify', 'mixup:preview', 'bench:train', 'runs:export', 'datasets:export', 'embeddings:compute', 'curation:run', 'sweeps:run', 'sweeps:resume', 'sweeps:train-best']);
 
 export function isLongJob(c: RunningCall): boolean {
   return LONG_JOBS.has(c.name);

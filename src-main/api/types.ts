@@ -43,3 +43,6 @@ export type RunDetail = OpResult<'runs:show'>;
 export type EpochRow = RunDetail['epochs'][number];
 export type CompareResult = OpResult<'runs:compare'>;
 export type ExportResult = OpResult<'runs:export'>;
+export type SweepDoc = OpResult<'sweeps:show'>;
+export type SweepTrial = SweepDoc['trials'][number];
+export type SweepListItem = OpResult<'sweeps:list'>[number];

@@ -143,6 +143,11 @@ export const runConfigSchema = z.strictObject({
   seed: z.number().int('must be an integer').min(0, 'must be ≥ 0').max(2 ** 32 - 1, 'must be < 2^32').default(0),
   epochs: z.number().int('must be an integer').min(1, 'must be ≥ 1').max(100000).default(10),
   batchSize: z.number().int('must be an integer').min(1, 'must be ≥ 1').max(65536).default(64),
+  /**
+   * What trains: `train` (the training split; val measures), or `train+val` (both, for the final model once a
+   * config is chosen, e.g. a sweep's best: no validation metrics then).
+   */
+  trainOn: z.enum(['train', 'train+val']).default('train'),
   model: modelSchema.prefault({}),
   optimizer: optimizerSchema.prefault({}),
   augment: augmentSchema.prefault({}),

@@ -102,8 +102,11 @@ async function imageData(c: RunDataContext): Promise<RunData | 'cancelled'> {
   const runId = c.run.id;
   const inputSize = config.model.inputSize as [number, number];
   const channels = config.model.channels as 1 | 3;
+  // `trainOn: 'train+val'`: the val split trains too, and nothing is held out for validation.
+  const both = config.trainOn === 'train+val';
   const train = toItems(listUsableImages(db, c.datasetId, { split: 'train' }));
   const val = toItems(listUsableImages(db, c.datasetId, { split: 'val' }));
+  if (both) train.push(...val.splice(0));
   const test = toItems(listUsableImages(db, c.datasetId, { split: 'test' }));
   const all = [...train, ...val, ...test];
   // Before any decoding: refuse training that cannot fit the backend's memory, naming the knob (issue #11).
@@ -163,7 +166,7 @@ async function imageData(c: RunDataContext): Promise<RunData | 'cancelled'> {
   let pre: Preprocessing;
   if (c.run.preprocessing && c.resume) pre = c.run.preprocessing;
   else {
-    const stats = c.cache ? await c.cache.channelStats(key, trainStore) : await trainStore.channelStats();
+    const stats = c.cache ? await c.cache.channelStats(`${key}:${config.trainOn}`, trainStore) : await trainStore.channelStats();
     pre = { inputSize, channels, scale: PIXEL_SCALE, mean: stats.mean, std: stats.std, resize: 'fill' };
   }
   const net = buildNetwork({ arch: config.model.arch, inputSize, channels, numClasses: c.classes.length }, config.seed);
@@ -214,6 +217,7 @@ async function embeddingData(c: RunDataContext, backboneName: string): Promise<R
   const usable = listUsableImages(db, c.datasetId).filter((i) => i.hash && stored.has(i.hash));
   const embedded = (split: 'train' | 'val' | 'test') => usable.filter((i) => i.split === split).map((i) => ({ hash: i.hash, classIndex: i.classIndex }));
   const [train, val, test] = [embedded('train'), embedded('val'), embedded('test')];
+  if (config.trainOn === 'train+val') train.push(...val.splice(0));
   ev.emit('train.data', { runId, images: train.length + val.length + test.length, decoded: result.computed, corrupt: result.failed.length, vanished: 0, unreadable: 0 });
   if (train.length === 0) throw new AppError('input', `dataset '${c.datasetName}' has no usable training images`);
   const source = (items: typeof train) => (items.length ? new EmbeddingBatches(db, bb.id, items, bb.featureSize) : null);

@@ -107,4 +107,22 @@ export const sweepsOps = [
       }));
     },
   }),
+  defineOp({
+    name: 'sweeps:train-best',
+    summary: "Trains the sweep's best config again on train + val (trainOn 'train+val'), for the model to export; waits for the run",
+    input: z.strictObject({ sweep: sweepRef, allData: z.boolean().default(true) }),
+    async run(ctx, input) {
+      const { getSweep, sweepDoc } = await import('../../sweeps/repository');
+      const { getRun } = await import('../../training/runs-repository');
+      const { runsOps } = await import('./runs');
+      const doc = sweepDoc(ctx.services.db, getSweep(ctx.services.db, input.sweep));
+      if (!doc.best) throw new AppError('conflict', `sweep ${doc.sweep.id} has no completed trial yet: nothing to train again`);
+      if (doc.datasetId === null) throw new AppError('not-found', `sweep ${doc.sweep.id}: its dataset '${doc.dataset}' was removed`);
+      const best = getRun(ctx.services.db, doc.best.run.id);
+      const config = { ...best.config, trainOn: input.allData ? 'train+val' : 'train' };
+      const train = runsOps.find((o) => o.name === 'runs:train')!;
+      // The same operation as `train`: one path for a new run.
+      return train.run(ctx, train.input.parse({ dataset: doc.datasetId, config, configSource: `sweep ${doc.sweep.id}'s best (trial ${doc.best.index + 1}, run ${best.id})` }));
+    },
+  }),
 ];

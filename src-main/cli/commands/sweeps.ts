@@ -5,6 +5,7 @@ import { AppError, cancelled } from '../../core/errors';
 import { BACKEND_ORDER, type BackendName } from '../../training/engine/index';
 import { showValue } from '../../sweeps/space';
 import { usageError, type CliRuntime } from '../runtime';
+import { humanTrain } from './train';
 
 type SweepDoc = OpResult<'sweeps:show'>;
 
@@ -152,6 +153,19 @@ export function register(program: Command, cli: CliRuntime): void {
       const term = onSigterm(cli);
       const r = await cli.invoke('sweeps:resume', { sweep: id }, { progress: 'sweep.progress', signal: term.signal, onEvent: warnOn(cli) }).finally(term.done);
       sweepOutcome(cli, r);
+    });
+  sweep
+    .command('train-best')
+    .argument('<id>', 'sweep id')
+    .option('--train-only', 'train on the training split alone (default: train + val, nothing held out)')
+    .description("train the best trial's config again on train + val, for the model to export")
+    .action(async (id: string, o: { trainOnly?: boolean }) => {
+      const term = onSigterm(cli);
+      const r = await cli
+        .invoke('sweeps:train-best', { sweep: id, allData: !o.trainOnly }, { progress: 'train.progress', signal: term.signal, onEvent: warnOn(cli) })
+        .finally(term.done);
+      cli.output(r, humanTrain);
+      if (r.status !== 'completed') throw new AppError(r.status === 'cancelled' ? 'cancelled' : 'internal', `run ${r.run.id} ${r.status}; continue it with \`mixup-studio train --resume ${r.run.id}\``);
     });
   program
     .command('sweeps')

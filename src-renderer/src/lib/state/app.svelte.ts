@@ -4,7 +4,7 @@
  */
 import { getApi, type ApiClient } from '../api/client';
 
-export type Screen = 'datasets' | 'curate' | 'policy' | 'backbones' | 'train' | 'runs' | 'export';
+export type Screen = 'datasets' | 'curate' | 'policy' | 'backbones' | 'train' | 'sweeps' | 'runs' | 'export';
 
 export const SCREENS: { id: Screen; label: string; hint: string }[] = [
   { id: 'datasets', label: 'Datasets', hint: 'Index folders, look at classes' },
@@ -12,6 +12,7 @@ export const SCREENS: { id: Screen; label: string; hint: string }[] = [
   { id: 'policy', label: 'Pair policy', hint: 'Which classes may be blended' },
   { id: 'backbones', label: 'Backbones', hint: 'Pretrained models, embeddings' },
   { id: 'train', label: 'Train', hint: 'Config, schedule, run monitor' },
+  { id: 'sweeps', label: 'Sweeps', hint: 'Tune α, the schedule, the lr' },
   { id: 'runs', label: 'Runs & compare', hint: 'Metrics side by side' },
   { id: 'export', label: 'Export', hint: 'tfjs / ONNX model bundle' },
 ];
