@@ -108,6 +108,19 @@ describe('sweep', () => {
     expect(b2.trials.map((t: any) => t.metrics)).toEqual(b1.trials.map((t: any) => t.metrics));
   }, 300_000);
 
+  it('--parallel 2 runs two trials at once, each with its share of the cores', async () => {
+    const doc = await call<any>(services, 'sweeps:run', { dataset: 'fm', config: { ...base, epochs: 2 }, params: ['mixup.alpha=0,0.2,0.4,0.6'], parallel: 2 });
+    expect(doc.status).toBe('completed');
+    expect(doc.trials.map((t: any) => t.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    const cores = (await import('node:os')).availableParallelism();
+    expect(doc.threadsPerTrial).toBe(Math.max(1, Math.floor(cores / 2)));
+    for (const t of doc.trials) {
+      const run = await call<any>(services, 'runs:show', { run: t.run.id });
+      expect(run.device).toMatch(new RegExp(`\\b${doc.threadsPerTrial} threads?\\b`));
+    }
+    expect(doc.__events.some((e: any) => e.topic === 'train.warning' && /2 trials at once, \d+ threads? each/.test(e.data.message))).toBe(true);
+  }, 180_000);
+
   it('a bad key or value is refused before any trial starts, naming it, with nothing written', async () => {
     const sweeps = count('sweeps');
     const runs = count('runs');
