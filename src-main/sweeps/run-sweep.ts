@@ -15,7 +15,7 @@
  * - `--parallel N` runs N trials at once, in N processes, each with its share of the cores as wasm threads.
  */
 import os from 'node:os';
-import { AppError } from '../core/errors';
+import { AppError, cancelled } from '../core/errors';
 import type { Services } from '../core/services';
 import { acquireFileLock, type FileLock } from '../core/file-lock';
 import { createRng } from '../mixup/rng';
@@ -91,24 +91,34 @@ function baseConfigOf(raw: unknown, source: string): Record<string, unknown> {
 
 /** The points a bayes sweep's check covers: every listed value and both ends of every range, one key at a time. */
 function probePoints(space: ParamSpec[]): Point[] {
-  return space.flatMap((s) => (s.kind === 'values' ? s.values : [s.min, s.max]).map((v) => ({ [s.key]: v })));
+  const inside = (s: Extract<ParamSpec, { kind: 'range' }>) =>
+    s.scale === 'int' ? [] : [s.scale === 'log' ? Math.exp(Math.log(s.min) + 0.37 * (Math.log(s.max) - Math.log(s.min))) : s.min + 0.37 * (s.max - s.min)];
+  return space.flatMap((s) => (s.kind === 'values' ? s.values : [s.min, s.max, ...inside(s)]).map((v) => ({ [s.key]: v })));
 }
 
 /**
  * Checks every config the sweep will train before anything is written: returns the trials' points (a bayes
  * sweep's come one by one as it goes: none here). Errors name the point and the field.
  */
-async function checkPoints(services: Services, dataset: number | string, base: Record<string, unknown>, source: string, points: Point[], warn: (m: string) => void): Promise<void> {
+async function checkPoints(services: Services, dataset: number | string, base: Record<string, unknown>, source: string, points: Point[], warn: (m: string) => void, signal?: AbortSignal): Promise<void> {
   const { resolveNewRun } = await import('../training/prepare-run');
   const said = new Set<string>();
   for (const p of points) {
+    if (signal?.aborted) throw cancelled('sweep');
+    const config = applyPoint(base, p) as { trainOn?: unknown };
+    if (config.trainOn === 'train+val') {
+      throw new AppError('input', `--param ${describePoint(p)}: trainOn: "train+val" holds nothing out, so a sweep has no validation metric to rank by (sweep with "train", then \`sweep train-best\`)`);
+    }
     try {
       await resolveNewRun(services, { dataset, config: applyPoint(base, p), configSource: source }, (m) => {
         if (!said.has(m)) warn(m);
         said.add(m);
       });
     } catch (err) {
-      if (err instanceof AppError) throw new AppError(err.kind, `--param ${describePoint(p)}: ${err.message}`);
+      if (err instanceof AppError) {
+        const range = Object.keys(p).find((k) => !Number.isInteger(p[k]) && typeof p[k] === 'number' && /whole|integer/.test(err.message));
+        throw new AppError(err.kind, `--param ${describePoint(p)}: ${err.message}${range ? ` (a range of whole numbers is written ${range}=int:LO..HI)` : ''}`);
+      }
       throw err;
     }
   }
@@ -140,7 +150,8 @@ export async function runSweep(services: Services, req: SweepRequest, ev: SweepE
     if (method === 'random') planned = Array.from({ length: trials }, (_, i) => randomPoint(space, root.fork(`random:${i}`)));
   }
   const warn = (message: string) => ev.emit('train.warning', { message });
-  await checkPoints(services, ds.id, base, source, method === 'bayes' ? probePoints(space) : planned, warn);
+  await checkPoints(services, ds.id, base, source, method === 'bayes' ? probePoints(space) : planned, warn, ev.signal);
+  if (ev.signal?.aborted) throw cancelled('sweep');
   const hyperband: HyperbandOptions = { eta: req.eta ?? HYPERBAND_DEFAULTS.eta, minEpochs: req.minEpochs ?? HYPERBAND_DEFAULTS.minEpochs };
   const earlyStop = req.earlyStop ?? 'none';
   const parallel = Math.max(1, req.parallel ?? 1);
@@ -184,6 +195,7 @@ async function driveSweep(services: Services, id: number, ev: SweepEvents): Prom
   const abort = new AbortController();
   const onAbort = () => abort.abort();
   ev.signal?.addEventListener('abort', onAbort, { once: true });
+  if (ev.signal?.aborted) abort.abort();
   const poll = setInterval(() => {
     try {
       if (cancelRequested(db, id)) abort.abort();
@@ -214,6 +226,7 @@ async function driveSweep(services: Services, id: number, ev: SweepEvents): Prom
   let nextNew = trialsNow().length;
   let failure: Error | null = null;
   const pending = new Map<number, Point>();
+  const died: number[] = [];
 
   const nextTrial = (): TrialRow | null => {
     if (abort.signal.aborted || failure) return null;
@@ -289,9 +302,14 @@ async function driveSweep(services: Services, id: number, ev: SweepEvents): Prom
       const trainSeconds = run.epochs.reduce((a, e) => a + e.seconds, 0);
       const seconds = (Date.now() - t0) / 1000 + (resume ? (t.seconds ?? 0) : 0);
       if (status === 'completed') finishTrial(db, id, t.index, { status: 'completed', seconds, trainSeconds });
-      else if (status === 'cancelled' && stoppedAt.has(t.index) && !abort.signal.aborted) finishTrial(db, id, t.index, { status: 'stopped', stoppedAt: stoppedAt.get(t.index), seconds, trainSeconds });
+      // Stopped at a rung (the gate said so), even if a cancel came right after: the decision stands.
+      else if (status === 'cancelled' && stoppedAt.has(t.index) && run.epochs.length === stoppedAt.get(t.index)) finishTrial(db, id, t.index, { status: 'stopped', stoppedAt: stoppedAt.get(t.index), seconds, trainSeconds });
       else if (status === 'cancelled') finishTrial(db, id, t.index, { status: 'cancelled', seconds, trainSeconds });
-      else finishTrial(db, id, t.index, { status: 'failed', seconds, trainSeconds, error: `run ${runId} was interrupted: its training process died (resume the sweep to continue it)` });
+      else {
+        // The training process died (killed, out of memory): the run is resumable, so is the trial (`sweep resume`).
+        died.push(t.index + 1);
+        finishTrial(db, id, t.index, { status: 'cancelled', seconds, trainSeconds, error: `run ${runId} was interrupted: its training process died; \`sweep resume ${id}\` continues it` });
+      }
       ev.emit('sweep.trial', { sweepId: id, index: t.index, runId, params: t.params, status: getSweep(db, id).trials[t.index]?.status ?? status });
     } catch (caught) {
       const err = (services.classify?.(caught) ?? caught) as Error;
@@ -312,15 +330,29 @@ async function driveSweep(services: Services, id: number, ev: SweepEvents): Prom
   const slots: Slot[] = Array.from({ length: spec.parallel }, () => ({ session: null }));
   try {
     progress();
-    await Promise.all(
+    // A slot that fails outside a trial (the database, the GP) stops the others too: nothing trains after the
+    // sweep has ended and let go of its lock.
+    await Promise.allSettled(
       slots.map(async (slot) => {
-        for (let t = nextTrial(); t; t = nextTrial()) await runOne(slot, t);
+        try {
+          for (let t = nextTrial(); t; t = nextTrial()) await runOne(slot, t);
+        } catch (err) {
+          failure ??= err as Error;
+          abort.abort();
+        }
       }),
     );
     await Promise.all(slots.map((s) => s.session?.close()));
     if (failure) throw failure;
-    const cancelled = abort.signal.aborted || trialsNow().some((t) => t.status === 'cancelled' || t.status === 'pending');
-    finishSweep(db, id, cancelled ? 'cancelled' : 'completed');
+    const now = trialsNow();
+    const unfinished = now.some((t) => t.status === 'cancelled' || t.status === 'pending');
+    if (died.length && !abort.signal.aborted) {
+      finishSweep(db, id, 'failed', `the training process of trial${died.length > 1 ? 's' : ''} ${died.join(', ')} died; \`sweep resume ${id}\` continues ${died.length > 1 ? 'them' : 'it'}`);
+    } else if (abort.signal.aborted || unfinished) finishSweep(db, id, 'cancelled');
+    else if (!now.some((t) => t.status === 'completed')) {
+      const first = now.find((t) => t.error)?.error;
+      finishSweep(db, id, 'failed', `no trial completed${first ? ` (trial ${now.find((t) => t.error)!.index + 1}: ${first})` : ''}`);
+    } else finishSweep(db, id, 'completed');
   } catch (caught) {
     const err = (services.classify?.(caught) ?? caught) as Error;
     await Promise.all(slots.map((s) => s.session?.close(2000)));

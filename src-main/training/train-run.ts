@@ -173,7 +173,11 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     const totalSteps = (config.epochs - startEpoch) * batches;
     const t0 = Date.now();
     let steps = 0;
-    const outcome = await runEpochs(
+    // Resumed exactly at a rung (killed or cancelled while its decision was pending): decide before training on.
+    if (opts.resume && startEpoch > 0 && startEpoch < config.epochs && ev.gate && opts.gateEpochs?.includes(startEpoch) && !(await ev.gate(startEpoch))) {
+      stoppedEarly = startEpoch;
+    }
+    const outcome = stoppedEarly !== null ? 'cancelled' : await runEpochs(
       {
         net,
         optimizer,

@@ -65,5 +65,10 @@ describe('sweep view', () => {
     expect(suggestedValues('mixup.offEpoch', 8)).toBe('null,6,8');
     expect(suggestedValues('epochs', 10)).toBe('5,10,20');
     expect(suggestedValues('augment.flip', false)).toBe('false,true');
+    // Whole numbers stay whole, and a 0 never suggests a list that repeats itself.
+    expect(suggestedValues('epochs', 5)).toBe('3,5,10');
+    expect(suggestedValues('seed', 0)).toBe('0,1,2');
+    expect(suggestedValues('model.head.hidden', 0)).toBe('0,64,256');
+    expect(suggestedValues('batchSize', 1)).toBe('1,2');
   });
 });

@@ -8,6 +8,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invokeOperation } from '../../src-main/api/contract';
+import { operations } from '../../src-main/api/operations';
 import { tempDir, tempServices } from '../helpers/temp';
 import { call, sampleSplits } from '../training/fixture';
 
@@ -88,8 +90,8 @@ describe('sweep', () => {
     expect(doc.best).not.toBeNull();
     expect(doc.trials.filter((t: any) => t.status === 'completed').length).toBeGreaterThanOrEqual(1);
     for (const t of stopped) {
-      const mine = Math.min(...t.curve.slice(0, t.stoppedAt));
-      const earlier = doc.trials.filter((p: any) => p.index < t.index && p.curve.length >= t.stoppedAt).map((p: any) => Math.min(...p.curve.slice(0, t.stoppedAt)));
+      const mine = t.curve[t.stoppedAt - 1];
+      const earlier = doc.trials.filter((p: any) => p.index < t.index && p.curve.length >= t.stoppedAt).map((p: any) => p.curve[t.stoppedAt - 1]);
       expect(earlier.some((v: number) => v < mine)).toBe(true);
     }
   }, 180_000);
@@ -132,9 +134,35 @@ describe('sweep', () => {
     await expect(refused(['mixup.alpha=0..1'])).rejects.toThrow(/a grid needs a list of values/);
     await expect(refused(['mixup.prob=log:0.1..3'], { method: 'bayes' })).rejects.toThrow(/mixup.prob=3: .*mixup.prob: must be ≤ 1/);
     await expect(refused(['model.backbone=none-such'])).rejects.toThrow(/model.backbone: 'none-such' is not imported/);
+    // A bayes range is checked inside too: a whole-number key given a real range is refused, with the way to write it.
+    await expect(refused(['batchSize=8..64'], { method: 'bayes' })).rejects.toThrow(/batchSize=.*must be an integer.*batchSize=int:LO..HI/);
+    // A base config that holds nothing out has no metric to rank by.
+    await expect(call(services, 'sweeps:run', { dataset: 'fm', config: { ...base, trainOn: 'train+val' }, params: ['mixup.alpha=0,1'] })).rejects.toThrow(/trainOn: "train\+val" holds nothing out/);
+    // A cancel before the first trial (while every config is checked) is a cancel: nothing runs.
+    const early = new AbortController();
+    early.abort();
+    await expect(invokeOperation(operations, 'sweeps:run', { dataset: 'fm', config: base, params: ['mixup.alpha=0,1'] }, { services, signal: early.signal, emit: () => {} })).rejects.toMatchObject({ kind: 'cancelled' });
     expect(count('sweeps')).toBe(sweeps);
     expect(count('runs')).toBe(runs);
   }, 60_000);
+
+  it('a trial whose training process dies stays resumable: the sweep ends failed, and resume finishes it under the same run id', async () => {
+    let killed = false;
+    const doc = await call<any>(services, 'sweeps:run', { dataset: 'fm', config: { ...base, epochs: 30 }, params: ['mixup.alpha=0,0.3'] }, (topic, d) => {
+      if (topic === 'train.epoch' && !killed && d.epoch >= 2 && services.db.prepare('SELECT idx FROM sweep_trials WHERE run_id = ?').pluck().get(d.runId) === 1) {
+        killed = true;
+        process.kill(services.db.prepare('SELECT pid FROM runs WHERE id = ?').pluck().get(d.runId) as number, 'SIGKILL');
+      }
+    });
+    expect(killed).toBe(true);
+    expect(doc.status).toBe('failed');
+    expect(doc.error).toMatch(/training process of trial 2 died; `sweep resume \d+` continues it/);
+    expect(doc.trials.map((t: any) => t.status)).toEqual(['completed', 'cancelled']);
+    const run = doc.trials[1].run.id;
+    const resumed = await call<any>(services, 'sweeps:resume', { sweep: doc.sweep.id });
+    expect(resumed.status).toBe('completed');
+    expect(resumed.trials[1]).toMatchObject({ status: 'completed', run: { id: run }, epochs: 30 });
+  }, 180_000);
 
   it('a cancel from another caller stops the running trial cleanly; resume keeps the finished trials and runs the rest', async () => {
     let cancelled: Promise<any> | null = null;

@@ -41,7 +41,7 @@ export function humanSweep(d: SweepDoc): string {
     '',
   ];
   if (d.best) out.push(`best: trial ${d.best.index + 1}, run ${d.best.run.id} (${Object.entries(d.best.params).map(([k, v]) => `${k}=${showValue(v as never)}`).join(', ')}): ${d.metric} ${f(d.best.metrics[d.metric])}, ${d.best.epochs} epochs`);
-  else out.push('best: none yet (no trial has completed)');
+  else out.push(d.status === 'running' ? 'best: none yet (no trial has completed)' : 'best: none (no trial completed)');
   const stopped = d.trials.filter((t) => t.status === 'stopped');
   if (stopped.length) {
     const saved = stopped.reduce((a, t) => a + (t.epochsPlanned ?? t.epochs) - t.epochs, 0);
@@ -81,6 +81,7 @@ function onSigterm(cli: CliRuntime): { signal: AbortSignal; done(): void } {
 function sweepOutcome(cli: CliRuntime, r: SweepDoc): void {
   cli.output(r, humanSweep);
   if (r.status === 'cancelled') throw new AppError('cancelled', `sweep ${r.sweep.id} cancelled; continue it with \`mixup-studio sweep resume ${r.sweep.id}\``);
+  if (r.status === 'failed') throw new AppError('internal', `sweep ${r.sweep.id} failed: ${r.error ?? 'see the trials above'}`);
 }
 
 const warnOn = (cli: CliRuntime) => (topic: string, data: unknown) => {

@@ -43,6 +43,23 @@ export class SweepsState {
   sortDir = $state<'asc' | 'desc'>('asc');
   #timer: ReturnType<typeof setTimeout> | null = null;
   #subscribed = false;
+  /** Whether the screen is shown (polling only then). */
+  #watching = false;
+  /** The sweep this page's call runs, once its first progress named it (the view follows it only once). */
+  #followed: string | null = null;
+
+  /** The screen is shown: read the list and the open sweep (and keep a running one fresh). */
+  async show(): Promise<void> {
+    this.#watching = true;
+    await this.refresh();
+  }
+
+  /** The screen is gone: stop polling. */
+  hide(): void {
+    this.#watching = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
 
   async refresh(): Promise<void> {
     const list = await app.attempt('Could not list sweeps', () => app.api.call('sweeps:list', {}));
@@ -62,11 +79,20 @@ export class SweepsState {
   async load(): Promise<void> {
     const id = this.openId;
     if (id === null) return;
-    const doc = await app.attempt('Could not read the sweep', () => app.api.call('sweeps:show', { sweep: id }));
-    if (!doc || this.openId !== id) return;
-    this.doc = doc;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = doc.status === 'running' ? setTimeout(() => void this.load(), 1500) : null;
+    this.#timer = null;
+    let doc: SweepDoc | undefined;
+    try {
+      doc = await app.api.call('sweeps:show', { sweep: id });
+    } catch (err) {
+      // One failed read (the server busy, restarting) does not end the watch of a running sweep.
+      if (this.doc?.sweep.id === id && this.doc.status === 'running' && this.#watching) this.#timer = setTimeout(() => void this.load(), 3000);
+      else app.error(err, 'Could not read the sweep');
+      return;
+    }
+    if (this.openId !== id) return;
+    this.doc = doc;
+    if (doc.status === 'running' && this.#watching) this.#timer = setTimeout(() => void this.load(), 1500);
     const item = this.list.find((s) => s.id === id);
     if (item && item.status !== doc.status) void this.refreshList();
   }
@@ -111,14 +137,17 @@ export class SweepsState {
     app.api.on('sweep.progress', (data, callId) => {
       if (callId !== this.callId) return;
       this.progress = { done: data.done, total: data.total, label: data.label };
-      if (this.openId !== data.sweepId) void this.open(data.sweepId).then(() => this.refreshList());
-      else soon();
+      // The new sweep opens once, when it starts; after that the user may look at another.
+      if (this.#followed !== callId) {
+        this.#followed = callId;
+        void this.open(data.sweepId).then(() => this.refreshList());
+      } else if (this.openId === data.sweepId) soon();
     });
-    app.api.on('sweep.trial', (_data, callId) => {
-      if (callId === this.callId) soon();
+    app.api.on('sweep.trial', (data, callId) => {
+      if (callId === this.callId && this.openId === data.sweepId) soon();
     });
     app.api.on('train.epoch', (_data, callId) => {
-      if (callId === this.callId) soon();
+      if (callId === this.callId && this.openId === this.doc?.sweep.id && this.doc?.status === 'running') soon();
     });
   }
 

@@ -168,10 +168,17 @@ export function suggestedValues(key: string, current: unknown): string {
     'optimizer.weightDecay': '0,0.0001,0.001',
     'optimizer.name': 'adam,sgd',
     'optimizer.schedule': 'constant,cosine',
+    'model.head.hidden': '0,64,256',
+    'augment.padCrop': '0,2,4',
   };
   if (known[key]) return known[key];
   if (key === 'mixup.offEpoch' && typeof current === 'number') return `null,${Math.max(1, current - 2)},${current}`;
-  if (typeof current === 'number') return [current / 2, current, current * 2].map(valueText).join(',');
+  if (typeof current === 'number') {
+    // Whole-number fields stay whole; a 0 (seed, padCrop, hidden units) gets neighbours, never "0,0,0".
+    const whole = Number.isInteger(current);
+    const around = current === 0 ? [0, 1, 2] : whole ? [Math.max(1, Math.round(current / 2)), current, current * 2] : [current / 2, current, current * 2];
+    return [...new Set(around)].map(valueText).join(',');
+  }
   if (typeof current === 'boolean') return 'false,true';
   return valueText(current ?? null);
 }
