@@ -12,7 +12,7 @@ import type { BackendName } from '../training/engine/index';
 import type { HyperbandOptions } from './hyperband';
 import type { ParamSpec, Point } from './space';
 
-export const SWEEP_METRICS = ['valLoss', 'valAccuracy', 'ece'] as const;
+export const SWEEP_METRICS = ['valLoss', 'valAccuracy', 'ece', 'eceCalibrated'] as const;
 export type SweepMetric = (typeof SWEEP_METRICS)[number];
 export type SweepMethod = 'grid' | 'random' | 'bayes';
 export type SweepStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
@@ -20,6 +20,12 @@ export type TrialStatus = 'pending' | 'running' | 'completed' | 'stopped' | 'fai
 
 /** Whether a lower value of the metric is better. */
 export const lowerIsBetter = (m: SweepMetric) => m !== 'valAccuracy';
+
+/**
+ * The per-epoch column a metric is followed by (the curves, Hyperband's rungs): its own, except the
+ * temperature-scaled ECE, which exists once a run has completed: its epochs follow the plain ECE.
+ */
+export const epochColumn = (m: SweepMetric): 'valLoss' | 'valAccuracy' | 'ece' => (m === 'eceCalibrated' ? 'ece' : m);
 
 export interface SweepSpec {
   method: SweepMethod;
@@ -217,6 +223,8 @@ export interface TrialMetrics {
   valLoss: number | null;
   valAccuracy: number | null;
   ece: number | null;
+  /** ECE after temperature scaling (a completed run's; null before). */
+  eceCalibrated: number | null;
 }
 
 export interface TrialDoc {
@@ -261,7 +269,7 @@ export interface SweepDoc {
 }
 
 function metricSeries(run: RunInfo | null, metric: SweepMetric): Array<number | null> {
-  return run ? run.epochs.map((e) => e[metric]) : [];
+  return run ? run.epochs.map((e) => e[epochColumn(metric)]) : [];
 }
 
 /** The trial a sweep would call best: completed, the best final metric, then fewer epochs, then the earlier trial. */
@@ -292,7 +300,9 @@ export function sweepDoc(db: Db, s: SweepRow): SweepDoc {
       status: t.status,
       epochs: run ? run.epochs.length : 0,
       epochsPlanned: run ? run.epochsPlanned : null,
-      metrics: run ? { valLoss: run.metrics.valLoss, valAccuracy: run.metrics.valAccuracy, ece: run.metrics.ece } : { valLoss: null, valAccuracy: null, ece: null },
+      metrics: run
+        ? { valLoss: run.metrics.valLoss, valAccuracy: run.metrics.valAccuracy, ece: run.metrics.ece, eceCalibrated: run.metrics.eceCalibrated ?? null }
+        : { valLoss: null, valAccuracy: null, ece: null, eceCalibrated: null },
       curve: metricSeries(run ?? null, s.spec.metric),
       stoppedAt: t.stoppedAt,
       seconds: t.seconds,

@@ -30,6 +30,7 @@ import {
   addTrial,
   cancelRequested,
   claimSweep,
+  epochColumn,
   createSweep,
   finishSweep,
   finishTrial,
@@ -214,7 +215,8 @@ async function driveSweep(services: Services, id: number, ev: SweepEvents): Prom
     ev.emit(topic, data as never);
   };
   const trialsNow = () => getSweep(db, id).trials;
-  const series = (runId: number | null) => (runId === null ? [] : (findRun(db, runId)?.epochs ?? []).map((e) => (e[spec.metric] === null ? null : sign * (e[spec.metric] as number))));
+  const column = epochColumn(spec.metric);
+  const series = (runId: number | null) => (runId === null ? [] : (findRun(db, runId)?.epochs ?? []).map((e) => (e[column] === null ? null : sign * (e[column] as number))));
   const progress = () => {
     const t = trialsNow();
     const done = t.filter((x) => ['completed', 'stopped', 'failed'].includes(x.status)).length;
@@ -238,7 +240,7 @@ async function driveSweep(services: Services, id: number, ev: SweepEvents): Prom
     const observed: Observation[] = [];
     for (const t of done) {
       const run = t.runId !== null ? findRun(db, t.runId) : null;
-      const v = run?.metrics[spec.metric];
+      const v = run?.metrics[spec.metric] ?? null;
       if (v !== null && v !== undefined) observed.push({ point: t.params, value: sign * v });
     }
     const point = suggestPoint(spec.space, observed, [...pending.values()], createRng(`sweep:${spec.seed}`).fork(`bayes:${index}`));

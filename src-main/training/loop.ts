@@ -161,7 +161,7 @@ export async function trainStep({ net, optimizer, vars, batch, mixer, epoch, num
  * Softmax probabilities of a whole split, in order, with the mean loss. No mixer, no augmentation, BatchNorm
  * in inference mode.
  */
-export async function evaluate(net: Network, data: BatchSource, batchSize: number, numClasses: number): Promise<EvalMetrics & { loss: number }> {
+export async function evaluate(net: Network, data: BatchSource, batchSize: number, numClasses: number): Promise<EvalMetrics & { loss: number; probs: Float32Array; labels: Int32Array }> {
   const n = data.size;
   const probs = new Float32Array(n * numClasses);
   const labels = new Int32Array(n);
@@ -181,7 +181,7 @@ export async function evaluate(net: Network, data: BatchSource, batchSize: numbe
     labels.set(b.labels, start);
   }
   const m = evaluateProbabilities(probs, labels, numClasses);
-  return { ...m, loss: m.nll };
+  return { ...m, loss: m.nll, probs, labels };
 }
 
 /** Runs epochs `startEpoch .. epochs-1`; returns 'cancelled' when `shouldStop` said so. */

@@ -42,6 +42,11 @@ export interface RunMetrics {
   valLoss: number | null;
   ece: number | null;
   nll?: number | null;
+  /** Temperature scaling fitted on val at the end of a completed run (absent before, or without a val split). */
+  temperature?: number;
+  /** ECE after temperature scaling, on `calibration.split` (test when there is one). */
+  eceCalibrated?: number;
+  calibration?: import('./calibration').Calibration;
 }
 
 export interface TestMetrics {
@@ -289,14 +294,28 @@ export function recordEpoch(db: Db, id: number, row: EpochRow, audit: EpochAudit
   })();
 }
 
-export function finishRun(db: Db, id: number, status: Exclude<RunStatus, 'running'>, extra: { error?: string | null; test?: TestMetrics | null } = {}): void {
-  db.prepare(`UPDATE runs SET status = ?, finished_at = ?, pid = NULL, error = ?, test = COALESCE(?, test) WHERE id = ?`).run(
-    status,
-    now(),
-    extra.error ?? null,
-    extra.test ? JSON.stringify(extra.test) : null,
-    id,
-  );
+export function finishRun(
+  db: Db,
+  id: number,
+  status: Exclude<RunStatus, 'running'>,
+  extra: { error?: string | null; test?: TestMetrics | null; calibration?: import('./calibration').Calibration | null } = {},
+): void {
+  const tx = db.transaction(() => {
+    db.prepare(`UPDATE runs SET status = ?, finished_at = ?, pid = NULL, error = ?, test = COALESCE(?, test) WHERE id = ?`).run(
+      status,
+      now(),
+      extra.error ?? null,
+      extra.test ? JSON.stringify(extra.test) : null,
+      id,
+    );
+    if (extra.calibration) {
+      const row = db.prepare(`SELECT metrics FROM runs WHERE id = ?`).get(id) as { metrics: string | null } | undefined;
+      const c = extra.calibration;
+      const metrics = { ...parse<RunMetrics>(row?.metrics ?? null, { valAccuracy: null, valLoss: null, ece: null }), temperature: c.temperature, eceCalibrated: c.eceCalibrated, calibration: c };
+      db.prepare(`UPDATE runs SET metrics = ? WHERE id = ?`).run(JSON.stringify(metrics), id);
+    }
+  });
+  tx();
 }
 
 function rowToInfo(db: Db, row: RunRow, withDetail: boolean): RunInfo {

@@ -253,11 +253,20 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     }
     await saveModel(net.model, modelDir);
     let testMetrics: TestMetrics | null = null;
+    let tested: Awaited<ReturnType<typeof evaluate>> | null = null;
     if (data.test) {
       const m = await evaluate(net, data.test, evalBatch, classes.length);
+      tested = m;
       testMetrics = { count: m.count, accuracy: m.accuracy, loss: m.loss, ece: m.ece, nll: m.nll, perClassAccuracy: named(m.perClassAccuracy, classes), confusion: m.confusion };
     }
-    finishRun(db, runId, 'completed', { test: testMetrics });
+    // Temperature scaling: fitted on val, measured on test when there is one (./calibration.ts).
+    let calibration = null;
+    if (valData && valData.size > 0) {
+      const v = await evaluate(net, valData, evalBatch, classes.length);
+      const { calibrate } = await import('./calibration');
+      calibration = calibrate(v, tested, classes.length);
+    }
+    finishRun(db, runId, 'completed', { test: testMetrics, calibration });
     status('completed');
     return 'completed';
   } catch (caught) {

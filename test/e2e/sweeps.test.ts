@@ -109,6 +109,10 @@ describe('the Sweeps screen', () => {
     await page.getByRole('button', { name: 'Open best in compare' }).click();
     await page.getByRole('heading', { name: 'Runs & compare' }).waitFor();
     await expect.poll(() => page.getByText(`#${doc.best.run.id}`).count()).toBeGreaterThan(0);
+    // The comparison shows each completed run's calibration: a reliability diagram, ECE before → after scaling.
+    await page.getByRole('figure', { name: `Reliability diagram #${doc.best.run.id}` }).waitFor();
+    await expect.poll(() => page.getByRole('figure', { name: `Reliability diagram #${doc.best.run.id}` }).textContent()).toMatch(/ECE \d\.\d{3} → \d\.\d{3} at T = \d+\.\d{2} \(val\)/);
+    await shot(page, 'compare-calibration');
   });
 
   it('shows a sweep the CLI started, cancels it from the screen and resumes it to the end', { timeout: 180_000 }, async () => {

@@ -56,6 +56,10 @@ describe('sweep', () => {
       expect(run.config.optimizer.lr).toBe(t.params['optimizer.lr']);
       expect(run.config.seed).toBe(5);
       expect(t.metrics.valAccuracy).toBe(run.metrics.valAccuracy);
+      // Each completed run is temperature-scaled on val and measured on test (what --metric eceCalibrated ranks by).
+      expect(run.metrics.temperature).toBeGreaterThan(0);
+      expect(run.metrics.calibration).toMatchObject({ split: 'test', count: 20 });
+      expect(t.metrics.eceCalibrated).toBe(run.metrics.eceCalibrated);
       expect(runs.find((r) => r.id === t.run.id)!.sweep).toEqual({ id: doc.sweep.id, trial: t.index });
     }
     const best = Math.max(...doc.trials.map((t: any) => t.metrics.valAccuracy));

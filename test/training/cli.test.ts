@@ -49,7 +49,7 @@ describe('mixup-studio train / runs', () => {
       expect(Object.keys(e)).toEqual(expect.arrayContaining(['epoch', 'trainLoss', 'valLoss', 'valAccuracy', 'ece', 'mixup']));
       expect(Object.keys(e.mixup)).toEqual(expect.arrayContaining(['active', 'alpha', 'prob']));
     }
-    expect(doc.metrics).toEqual({ valAccuracy: doc.epochs[1].valAccuracy, valLoss: doc.epochs[1].valLoss, ece: doc.epochs[1].ece, nll: doc.epochs[1].nll });
+    expect(doc.metrics).toEqual({ valAccuracy: doc.epochs[1].valAccuracy, valLoss: doc.epochs[1].valLoss, ece: doc.epochs[1].ece, nll: doc.epochs[1].nll, temperature: expect.any(Number), eceCalibrated: expect.any(Number) });
     expect(r.stderr).toMatch(/pair policy snapshot .* differs from dataset 'fm'/);
     expect(r.stderr).toMatch(/epoch 2\/2/);
 

@@ -36,12 +36,18 @@ export interface TrainDoc {
   dataset: string;
   /** Per epoch: the row without its per-class detail (that is in `runs show`), MixUp as CLI.md names it. */
   epochs: Array<Omit<EpochRow, 'perClassAccuracy' | 'confusion' | 'mixup' | 'manifold'> & { mixup: { active: boolean; alpha: number; prob: number } }>;
-  metrics: RunInfo['metrics'];
+  metrics: Omit<RunInfo['metrics'], 'calibration'>;
   test?: RunInfo['test'];
   modelDir: string | null;
   error?: string | null;
   /** A run on a frozen backbone: its embeddings computed by this run, and those the store already held. */
   embeddings?: { computed: number; cached: number };
+}
+
+/** The metrics without the calibration's detail (its reliability bins: `runs show`'s), keeping T and the scaled ECE. */
+export function withoutCalibrationDetail(m: RunMetrics): Omit<RunMetrics, 'calibration'> {
+  const { calibration: _c, ...rest } = m;
+  return rest;
 }
 
 export function trainDoc(run: RunInfo): TrainDoc {
@@ -62,7 +68,7 @@ export function trainDoc(run: RunInfo): TrainDoc {
       mixup: e.mixup,
       seconds: e.seconds,
     })),
-    metrics: run.metrics,
+    metrics: withoutCalibrationDetail(run.metrics),
     modelDir: run.status === 'completed' ? run.modelDir : null,
   };
   if (run.test) doc.test = run.test;
@@ -157,7 +163,8 @@ export const runsOps = [
         backend: r.backend,
         arch: (r.config as { model?: { arch?: string } }).model?.arch ?? null,
         epochs: r.epochsPlanned,
-        metrics: r.metrics,
+        // The calibration's detail (its reliability bins) is `runs show`'s; the list keeps the figures.
+        metrics: withoutCalibrationDetail(r.metrics),
         sweep: trials.has(r.id) ? { id: trials.get(r.id)!.sweep, trial: trials.get(r.id)!.trial } : null,
       }));
     },
@@ -171,6 +178,8 @@ export const runsOps = [
       const run = getRun(ctx.services.db, input.run);
       return {
         ...trainDoc(run),
+        /** With the calibration's detail: temperature, ECE and NLL before/after, the reliability bins. */
+        metrics: run.metrics,
         createdAt: run.createdAt,
         finishedAt: run.finishedAt,
         datasetId: run.datasetId,

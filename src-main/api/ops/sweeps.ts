@@ -29,7 +29,7 @@ export const sweepsOps = [
       params: z.array(z.string().min(1)).min(1, 'name at least one parameter to sweep (e.g. mixup.alpha=0.1,0.2,0.4)'),
       method: z.enum(['grid', 'random', 'bayes']).optional(),
       trials: z.number().int().min(1).max(10_000).optional(),
-      metric: z.enum(['valLoss', 'valAccuracy', 'ece']).optional(),
+      metric: z.enum(['valLoss', 'valAccuracy', 'ece', 'eceCalibrated']).optional(),
       earlyStop: z.enum(['none', 'hyperband']).optional(),
       eta: z.number().min(1.5).max(10).optional(),
       minEpochs: z.number().int().min(1).max(10_000).optional(),

@@ -55,7 +55,7 @@ export function humanSweep(d: SweepDoc): string {
 interface SweepFlags {
   config?: string;
   param: string[];
-  metric?: 'valLoss' | 'valAccuracy' | 'ece';
+  metric?: 'valLoss' | 'valAccuracy' | 'ece' | 'eceCalibrated';
   method?: 'grid' | 'random' | 'bayes';
   trials?: string;
   earlyStop?: 'none' | 'hyperband';
@@ -98,7 +98,7 @@ export function register(program: Command, cli: CliRuntime): void {
     .argument('[dataset]', 'dataset name or id')
     .option('--config <file>', 'the base run config JSON (every trial is it, with the swept keys set)')
     .option('--param <KEY=V1,V2,...>', 'a dotted run-config key and its values (repeat for more keys); LO..HI, log:LO..HI, int:LO..HI are ranges for random and bayes', (v: string, all: string[]) => [...all, v], [] as string[])
-    .addOption(new Option('--metric <name>', 'what the sweep ranks by, on the validation split (default valLoss)').choices(['valLoss', 'valAccuracy', 'ece']))
+    .addOption(new Option('--metric <name>', 'what the sweep ranks by (default valLoss; eceCalibrated: ECE after temperature scaling, on test when there is one)').choices(['valLoss', 'valAccuracy', 'ece', 'eceCalibrated']))
     .addOption(new Option('--method <name>', 'how points are chosen (default grid)').choices(['grid', 'random', 'bayes']))
     .option('--trials <n>', 'trials to run (default: every grid point; 10 for random and bayes)')
     .addOption(new Option('--early-stop <how>', 'stop the worst trials at rungs (default none)').choices(['none', 'hyperband']))

@@ -25,10 +25,12 @@ export interface MetricRow {
   higherIsBetter: boolean;
 }
 
-const METRICS: { key: 'valAccuracy' | 'valLoss' | 'ece'; label: string; higherIsBetter: boolean }[] = [
+const METRICS: { key: 'valAccuracy' | 'valLoss' | 'ece' | 'eceCalibrated' | 'temperature'; label: string; higherIsBetter: boolean }[] = [
   { key: 'valAccuracy', label: 'Val accuracy', higherIsBetter: true },
   { key: 'valLoss', label: 'Val loss', higherIsBetter: false },
   { key: 'ece', label: 'ECE', higherIsBetter: false },
+  { key: 'eceCalibrated', label: 'ECE after temperature scaling', higherIsBetter: false },
+  { key: 'temperature', label: 'Temperature (fitted on val)', higherIsBetter: false },
 ];
 
 export function metricRows(details: readonly RunDetail[]): MetricRow[] {
@@ -40,4 +42,10 @@ export function metricRows(details: readonly RunDetail[]): MetricRow[] {
     const base = values[0] ?? null;
     return { ...m, values, deltas: values.map((v, i) => (i === 0 || v === null || base === null ? null : v - base)) };
   });
+}
+
+/** A run's reliability diagram as bars: (x from, x to, accuracy, confidence) per non-empty bin, 0..1. */
+export function reliabilityBars(bins: readonly { upper: number; count: number; confidence: number | null; accuracy: number | null }[]): { x0: number; x1: number; accuracy: number; confidence: number; count: number }[] {
+  const width = bins.length ? 1 / bins.length : 0;
+  return bins.flatMap((b) => (b.count > 0 && b.accuracy !== null && b.confidence !== null ? [{ x0: b.upper - width, x1: b.upper, accuracy: b.accuracy, confidence: b.confidence, count: b.count }] : []));
 }

@@ -6,6 +6,7 @@
  */
 import type { SweepDoc, SweepListItem } from '../../../../src-main/api/types';
 import { suggestedValues, type Column, type Metric } from '../sweeps/sweep-view';
+import type { StartedCall } from '../api/client';
 import { app } from './app.svelte';
 import { runs } from './runs.svelte';
 import { train } from './train.svelte';
@@ -157,8 +158,6 @@ export class SweepsState {
       app.error(new Error('Add a parameter to sweep (a config key and its values), or press "Sweep" beside a field of the Train screen'), 'Nothing to sweep');
       return;
     }
-    this.#subscribe();
-    this.starting = true;
     const input = {
       dataset: String(dataset),
       config: $state.snapshot(train.config),
@@ -170,16 +169,22 @@ export class SweepsState {
       seed: this.seed,
       ...(this.method === 'grid' ? {} : { trials: this.trials }),
     };
-    const started = app.api.start('sweeps:run', input);
+    await this.#follow(app.api.start('sweeps:run', input), 'The sweep did not run');
+  }
+
+  /** Follows a sweep call this page started (sweeps:run or sweeps:resume) to its end, then reads the outcome. */
+  async #follow(started: StartedCall<SweepDoc>, failure: string): Promise<void> {
+    this.#subscribe();
+    this.starting = true;
     this.callId = started.id;
     this.progress = { done: 0, total: 0, label: 'checking every trial’s config…' };
     try {
       const doc = await started.result;
       this.doc = doc;
       this.openId = doc.sweep.id;
-      app.info(`Sweep ${doc.sweep.id} ${doc.status}`, doc.best ? `best: trial ${doc.best.index + 1} (run ${doc.best.run.id})` : 'no completed trial');
+      app.info(`Sweep ${doc.sweep.id} ${doc.status}`, doc.best ? `best: trial ${doc.best.index + 1} (run ${doc.best.run.id})` : doc.error ?? 'no completed trial');
     } catch (err) {
-      app.error(err, 'The sweep did not run');
+      app.error(err, failure);
     } finally {
       this.starting = false;
       this.callId = null;
@@ -198,28 +203,14 @@ export class SweepsState {
 
   async resume(): Promise<void> {
     if (this.openId === null) return;
-    this.#subscribe();
-    const started = app.api.start('sweeps:resume', { sweep: this.openId });
-    this.callId = started.id;
-    this.starting = true;
-    try {
-      await started.result;
-    } catch (err) {
-      app.error(err, 'The sweep did not resume');
-    } finally {
-      this.starting = false;
-      this.callId = null;
-      this.progress = null;
-      await this.refreshList();
-      await this.load();
-    }
+    await this.#follow(app.api.start('sweeps:resume', { sweep: this.openId }), 'The sweep did not resume');
   }
 
-  /** The completed trials in compare, the best pinned as the baseline. */
+  /** The trials that trained (completed, or stopped early) in compare, the best pinned as the baseline. */
   async openBestInCompare(): Promise<void> {
     const d = this.doc;
     if (!d?.best) return;
-    const ids = d.trials.filter((t) => t.status === 'completed' && t.run).map((t) => t.run!.id);
+    const ids = d.trials.filter((t) => (t.status === 'completed' || t.status === 'stopped') && t.run && t.epochs > 0).map((t) => t.run!.id);
     await runs.refresh();
     runs.selected = ids;
     runs.baseline = null;

@@ -5,9 +5,9 @@
  */
 import type { SweepDoc, SweepTrial } from '../../../../src-main/api/types';
 
-export type Metric = 'valLoss' | 'valAccuracy' | 'ece';
-export const METRICS: Metric[] = ['valLoss', 'valAccuracy', 'ece'];
-export const METRIC_LABEL: Record<Metric, string> = { valLoss: 'val loss', valAccuracy: 'val accuracy', ece: 'ECE' };
+export type Metric = 'valLoss' | 'valAccuracy' | 'ece' | 'eceCalibrated';
+export const METRICS: Metric[] = ['valLoss', 'valAccuracy', 'ece', 'eceCalibrated'];
+export const METRIC_LABEL: Record<Metric, string> = { valLoss: 'val loss', valAccuracy: 'val accuracy', ece: 'ECE', eceCalibrated: 'ECE (temperature-scaled)' };
 export const lowerIsBetter = (m: Metric) => m !== 'valAccuracy';
 
 /** A column of the results table: `trial`, `run`, `status`, `epochs`, `seconds`, a metric, or `param:KEY`. */
