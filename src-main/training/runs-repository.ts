@@ -88,6 +88,10 @@ export interface RunInfo {
   modelDir: string | null;
   pid: number | null;
   heartbeatAt: string | null;
+  /** What the user wrote on the run (`runs label`): none is part of its config. */
+  name: string | null;
+  tags: string[];
+  note: string | null;
 }
 
 interface RunRow {
@@ -113,6 +117,9 @@ interface RunRow {
   model_dir: string | null;
   pid: number | null;
   heartbeat_at: string | null;
+  name: string | null;
+  tags: string;
+  note: string | null;
 }
 
 interface EpochDbRow {
@@ -364,6 +371,9 @@ function rowToInfo(db: Db, row: RunRow, withDetail: boolean): RunInfo {
     modelDir: row.model_dir,
     pid: status === 'running' ? row.pid : null,
     heartbeatAt: row.heartbeat_at,
+    name: row.name ?? null,
+    tags: parse<string[]>(row.tags ?? '[]', []),
+    note: row.note ?? null,
   };
   const test = parse<TestMetrics | null>(row.test, null);
   if (test) info.test = test;
@@ -388,4 +398,37 @@ export function getRun(db: Db, id: number | string): RunInfo {
 export function listRuns(db: Db): RunInfo[] {
   const rows = db.prepare(`SELECT * FROM runs ORDER BY id`).all() as RunRow[];
   return rows.map((r) => rowToInfo(db, r, false));
+}
+
+export const RUN_NAME_MAX = 120;
+export const RUN_NOTE_MAX = 4000;
+
+/**
+ * Sets what the user writes on a run: a name (null clears it), tags added and removed (trimmed, kept in the
+ * order first given, no duplicates), a note (null clears it). Refuses, naming the field, what is too long or
+ * has control characters.
+ */
+export function labelRun(db: Db, id: number, l: { name?: string | null; addTags?: string[]; removeTags?: string[]; note?: string | null }): RunInfo {
+  const run = getRun(db, id);
+  const clean = (field: string, v: string, max: number, multiline = false) => {
+    const t = v.trim();
+    // eslint-disable-next-line no-control-regex
+    if ((multiline ? /[\u0000-\u0008\u000b-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/).test(t)) throw new AppError('input', `${field}: control characters are not allowed`);
+    if (t.length > max) throw new AppError('input', `${field}: at most ${max} characters, got ${t.length}`);
+    return t;
+  };
+  const name = l.name === undefined ? run.name : l.name === null ? null : clean('name', l.name, RUN_NAME_MAX) || null;
+  const note = l.note === undefined ? run.note : l.note === null ? null : clean('note', l.note, RUN_NOTE_MAX, true) || null;
+  let tags = [...run.tags];
+  for (const t of l.addTags ?? []) {
+    const c = clean('tag', t, 40);
+    if (!c) throw new AppError('input', 'tag: a tag cannot be empty');
+    if (/[,\s]/.test(c)) throw new AppError('input', `tag '${c}': a tag is one word (no spaces or commas)`);
+    if (!tags.includes(c)) tags.push(c);
+  }
+  const drop = new Set((l.removeTags ?? []).map((t) => t.trim()));
+  tags = tags.filter((t) => !drop.has(t));
+  if (tags.length > 32) throw new AppError('input', `tags: at most 32 per run, got ${tags.length}`);
+  db.prepare(`UPDATE runs SET name = ?, tags = ?, note = ? WHERE id = ?`).run(name, JSON.stringify(tags), note, run.id);
+  return getRun(db, run.id);
 }

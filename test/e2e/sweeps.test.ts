@@ -115,6 +115,37 @@ describe('the Sweeps screen', () => {
     await shot(page, 'compare-calibration');
   });
 
+  it('compares like W&B: per-class deltas, best epoch, confusion difference, policy in words, labels, CSV', { timeout: 60_000 }, async () => {
+    const compare = page.getByRole('region', { name: 'Comparison' });
+    await compare.getByRole('table', { name: 'Per-class accuracy' }).getByText('sandal', { exact: true }).waitFor();
+    await expect.poll(() => compare.getByRole('table', { name: 'Best epoch and final' }).textContent()).toMatch(/\(epoch \d\)/);
+    await compare.getByRole('img', { name: /confusion difference, rows are true classes/ }).first().waitFor();
+    await compare.getByText(/the same pair policy as #\d+/).first().waitFor();
+    // The policy snapshot is not a raw JSON row of the config diff.
+    expect(await compare.getByTestId('config-diff').textContent()).not.toContain('policy');
+    const download = page.waitForEvent('download');
+    await compare.getByRole('button', { name: 'Export comparison as CSV' }).click();
+    const file = await (await download).path();
+    const csv = (await import('node:fs')).readFileSync(file!, 'utf8');
+    expect(csv.split('\r\n')[0]).toMatch(/^metric,#\d+,#\d+/);
+    expect(csv).toContain('val accuracy: sandal,');
+    // Name and tag a run from the table; the CLI reads them back, and the filter finds it by tag.
+    await page.getByRole('button', { name: 'Label run 2' }).click();
+    await page.getByLabel('Name of run 2').fill('lr 0.01, no mixup');
+    await page.getByLabel('Tags of run 2').fill('baseline keep');
+    await page.getByRole('form', { name: 'Label run 2' }).getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await cli(['runs', 'list', '--json'])).json().find((r: any) => r.id === 2)).toMatchObject({ name: 'lr 0.01, no mixup', tags: ['baseline', 'keep'] });
+    await page.getByLabel('Filter runs').fill('keep');
+    await expect.poll(() => page.getByTestId('runs-table').locator('tbody tr').count()).toBe(1);
+    await page.getByLabel('Filter runs').fill('');
+    const tableCsv = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export table as CSV' }).click();
+    const rows = (await import('node:fs')).readFileSync((await (await tableCsv).path())!, 'utf8');
+    expect(rows).toContain('2,"lr 0.01, no mixup",baseline keep,shoes,');
+    await shot(page, 'compare-w-and-b');
+    expect(driven.consoleErrors).toEqual([]);
+  });
+
   it('shows a sweep the CLI started, cancels it from the screen and resumes it to the end', { timeout: 180_000 }, async () => {
     const base = join(tmp.dir, 'long.json');
     writeFileSync(base, JSON.stringify({ seed: 1, epochs: 60, batchSize: 16, model: { arch: 'cnn-small', inputSize: [16, 16], channels: 1 } }));

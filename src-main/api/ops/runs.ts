@@ -26,6 +26,37 @@ export interface RunListItem {
   metrics: RunMetrics;
   /** The sweep this run is a trial of (its trial index, 0-based), or null. */
   sweep: { id: number; trial: number } | null;
+  /** What the user wrote on it (`runs label`). */
+  name: string | null;
+  tags: string[];
+  note: string | null;
+  /** The config at a glance, for the table's columns. */
+  summary: RunSummary;
+  /** Why it failed, or that early stopping ended it. */
+  error: string | null;
+}
+
+export interface RunSummary {
+  alpha: number | null;
+  cutmixAlpha: number | null;
+  offEpoch: number | null;
+  backbone: string | null;
+  /** Pairs of the policy snapshot the run trained with: forbidden (weight 0) and down-weighted (0 < w < 1). */
+  forbidden: number;
+  weighted: number;
+}
+
+export function runSummary(config: Record<string, unknown>): RunSummary {
+  const c = config as { mixup?: { alpha?: number; cutmixAlpha?: number; offEpoch?: number | null }; model?: { backbone?: string | null }; policy?: { pairs?: { weight: number }[] } | null };
+  const pairs = c.policy?.pairs ?? [];
+  return {
+    alpha: c.mixup?.alpha ?? null,
+    cutmixAlpha: c.mixup?.cutmixAlpha ?? null,
+    offEpoch: c.mixup?.offEpoch ?? null,
+    backbone: c.model?.backbone ?? null,
+    forbidden: pairs.filter((p) => p.weight === 0).length,
+    weighted: pairs.filter((p) => p.weight > 0 && p.weight < 1).length,
+  };
 }
 
 export interface TrainDoc {
@@ -166,6 +197,11 @@ export const runsOps = [
         // The calibration's detail (its reliability bins) is `runs show`'s; the list keeps the figures.
         metrics: withoutCalibrationDetail(r.metrics),
         sweep: trials.has(r.id) ? { id: trials.get(r.id)!.sweep, trial: trials.get(r.id)!.trial } : null,
+        name: r.name,
+        tags: r.tags,
+        note: r.note,
+        summary: runSummary(r.config),
+        error: r.error,
       }));
     },
   }),
@@ -180,6 +216,9 @@ export const runsOps = [
         ...trainDoc(run),
         /** With the calibration's detail: temperature, ECE and NLL before/after, the reliability bins. */
         metrics: run.metrics,
+        name: run.name,
+        tags: run.tags,
+        note: run.note,
         createdAt: run.createdAt,
         finishedAt: run.finishedAt,
         datasetId: run.datasetId,
@@ -197,6 +236,22 @@ export const runsOps = [
         modelDir: run.modelDir,
         pid: run.pid,
       };
+    },
+  }),
+  defineOp({
+    name: 'runs:label',
+    summary: 'Names a run, adds or removes tags, writes a note (none of it is part of its config); any time, even while it trains',
+    input: z.strictObject({
+      run: runRef,
+      name: z.string().nullable().optional(),
+      addTags: z.array(z.string()).optional(),
+      removeTags: z.array(z.string()).optional(),
+      note: z.string().nullable().optional(),
+    }),
+    async run(ctx, input) {
+      const { labelRun } = await import('../../training/runs-repository');
+      const r = labelRun(ctx.services.db, input.run, input);
+      return { run: { id: r.id }, name: r.name, tags: r.tags, note: r.note };
     },
   }),
   defineOp({

@@ -43,7 +43,7 @@ export function register(program: Command, cli: CliRuntime): void {
           ? 'no runs yet (start one with `mixup-studio train DATASET --config FILE`)'
           : ['  id  dataset           status       arch         val acc   ECE     created', ...items.map(
               (x) =>
-                `${String(x.id).padStart(4)}  ${x.dataset.padEnd(16)}  ${x.status.padEnd(11)}  ${(x.arch ?? '-').padEnd(11)}  ${f(x.metrics.valAccuracy).padStart(7)}  ${f(x.metrics.ece).padStart(6)}  ${x.createdAt}${x.sweep ? `  sweep ${x.sweep.id} trial ${x.sweep.trial + 1}` : ''}`,
+                `${String(x.id).padStart(4)}  ${x.dataset.padEnd(16)}  ${x.status.padEnd(11)}  ${(x.arch ?? '-').padEnd(11)}  ${f(x.metrics.valAccuracy).padStart(7)}  ${f(x.metrics.ece).padStart(6)}  ${x.createdAt}${x.sweep ? `  sweep ${x.sweep.id} trial ${x.sweep.trial + 1}` : ''}${x.name ? `  "${x.name}"` : ''}${x.tags.length ? `  [${x.tags.join(', ')}]` : ''}`,
             )].join('\n'),
       );
     });
@@ -54,6 +54,24 @@ export function register(program: Command, cli: CliRuntime): void {
     .action(async (run: string) => {
       const r = await cli.invoke('runs:show', { run });
       cli.output(r, humanShow);
+    });
+  runs
+    .command('label')
+    .argument('<run>', 'run id')
+    .option('--name <text>', 'name the run ("" clears it)')
+    .option('--tag <tag>', 'add a tag (repeat for more)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--untag <tag>', 'remove a tag (repeat for more)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--note <text>', 'a note on the run ("" clears it)')
+    .description('name, tag or annotate a run (not part of its config)')
+    .action(async (run: string, o: { name?: string; tag: string[]; untag: string[]; note?: string }) => {
+      const r = await cli.invoke('runs:label', {
+        run,
+        ...(o.name !== undefined ? { name: o.name === '' ? null : o.name } : {}),
+        ...(o.note !== undefined ? { note: o.note === '' ? null : o.note } : {}),
+        addTags: o.tag,
+        removeTags: o.untag,
+      });
+      cli.output(r, (x) => `run ${x.run.id}: ${x.name ?? '(no name)'}${x.tags.length ? ` [${x.tags.join(', ')}]` : ''}${x.note ? `\n  ${x.note}` : ''}`);
     });
   runs
     .command('cancel')

@@ -9,6 +9,7 @@ import { migration as m0007 } from './0007-backbones';
 import { migration as m0008 } from './0008-curation';
 import { migration as m0009 } from './0009-image-thumbs';
 import { migration as m0010 } from './0010-sweeps';
+import { migration as m0011 } from './0011-run-labels';
 
 /** The ordered registry of migrations; `user_version` is the version of the last one applied. */
 export const migrations: Migration[] = [
@@ -22,4 +23,5 @@ export const migrations: Migration[] = [
   m0008,
   m0009,
   m0010,
+  m0011,
 ];

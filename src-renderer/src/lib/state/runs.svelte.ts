@@ -38,6 +38,14 @@ export class RunsState {
     }
   }
 
+  /** Names, tags or annotates a run (`runs:label`); resolves to whether it was saved. */
+  async label(id: number, l: { name?: string | null; note?: string | null; addTags?: string[]; removeTags?: string[] }): Promise<boolean> {
+    const r = await app.attempt(`Could not label run ${id}`, () => app.api.call('runs:label', { run: id, ...l }));
+    if (!r) return false;
+    await this.refresh();
+    return true;
+  }
+
   toggle(id: number): void {
     this.selected = this.selected.includes(id) ? this.selected.filter((x) => x !== id) : [...this.selected, id];
   }
