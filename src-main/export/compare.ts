@@ -42,6 +42,37 @@ export interface CompareDoc {
   }[];
   /** Per class (union of the runs' classes): accuracy per run and its difference from the first run. */
   perClass: { class: string; accuracy: (number | null)[]; deltaVsFirst: (number | null)[] }[];
+  /**
+   * Per run after the first: its pair-policy snapshot against the first run's, in words ("coat × shirt:
+   * forbidden → weight 0.3"); empty when they forbid and weigh the same pairs.
+   */
+  policyDiff: { run: number; changes: string[] }[];
+  /** Per run after the first: its validation confusion matrix minus the first run's (null: none, or other classes). */
+  confusionDiff: { run: number; matrix: number[][] | null }[];
+}
+
+type PolicySnapshot = { pairs?: { a: string; b: string; weight: number }[] } | null | undefined;
+
+const pairKey = (a: string, b: string) => (a < b ? `${a} × ${b}` : `${b} × ${a}`);
+const weightWord = (w: number | undefined) => (w === undefined || w === 1 ? 'allowed' : w === 0 ? 'forbidden' : `weight ${Number(w.toPrecision(6))}`);
+
+/** Two pair-policy snapshots' differences in words, whatever each pair's order. */
+export function policyChanges(from: PolicySnapshot, to: PolicySnapshot): string[] {
+  const map = (s: PolicySnapshot) => new Map((s?.pairs ?? []).map((p) => [pairKey(p.a, p.b), p.weight]));
+  const a = map(from);
+  const b = map(to);
+  return [...new Set([...a.keys(), ...b.keys()])]
+    .sort()
+    .filter((k) => (a.get(k) ?? 1) !== (b.get(k) ?? 1))
+    .map((k) => `${k}: ${weightWord(a.get(k))} → ${weightWord(b.get(k))}`);
+}
+
+/** `other − base` cell by cell, when both have a matrix over the same classes in the same order; else null. */
+export function confusionDifference(base: RunInfo, other: RunInfo): number[][] | null {
+  const a = base.confusion;
+  const b = other.confusion;
+  if (!a?.length || !b?.length || a.length !== b.length || JSON.stringify(base.classes) !== JSON.stringify(other.classes)) return null;
+  return b.map((row, i) => row.map((v, j) => v - (a[i]?.[j] ?? 0)));
 }
 
 /** Flattens a JSON value into dotted keys; arrays and primitives are leaves. */
@@ -131,5 +162,7 @@ export function compareRuns(runs: RunInfo[]): CompareDoc {
     }),
     curves,
     perClass,
+    policyDiff: runs.slice(1).map((r) => ({ run: r.id, changes: policyChanges((runs[0]!.config as { policy?: PolicySnapshot }).policy, (r.config as { policy?: PolicySnapshot }).policy) })),
+    confusionDiff: runs.slice(1).map((r) => ({ run: r.id, matrix: confusionDifference(runs[0]!, r) })),
   };
 }

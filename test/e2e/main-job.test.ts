@@ -211,7 +211,9 @@ describe('the main job in the browser (serve + Chromium)', () => {
     expect(diffKeys).toContain('mixup.alpha');
     expect(diffKeys, 'only keys that differ').not.toContain('epochs');
     await expect.poll(() => view.locator('.uplot').count(), { timeout: 10_000 }).toBe(4);
-    await expect.poll(() => view.locator('figure.cm').count(), { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => view.locator('figure.cm:not(.diff)').count(), { timeout: 10_000 }).toBe(2);
+    // And their difference against the baseline.
+    await expect.poll(() => view.locator('figure.cm.diff').count()).toBe(1);
     await shot(page, '05-compare');
   });
 
