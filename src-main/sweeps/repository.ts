@@ -223,7 +223,7 @@ export interface TrialMetrics {
   valLoss: number | null;
   valAccuracy: number | null;
   ece: number | null;
-  /** ECE after temperature scaling (a completed run's; null before). */
+  /** ECE after temperature scaling, on val where T was fitted (a completed run's; null before): test stays out of the choice. */
   eceCalibrated: number | null;
 }
 
@@ -301,7 +301,7 @@ export function sweepDoc(db: Db, s: SweepRow): SweepDoc {
       epochs: run ? run.epochs.length : 0,
       epochsPlanned: run ? run.epochsPlanned : null,
       metrics: run
-        ? { valLoss: run.metrics.valLoss, valAccuracy: run.metrics.valAccuracy, ece: run.metrics.ece, eceCalibrated: run.metrics.eceCalibrated ?? null }
+        ? { valLoss: run.metrics.valLoss, valAccuracy: run.metrics.valAccuracy, ece: run.metrics.ece, eceCalibrated: run.metrics.calibration?.val.eceCalibrated ?? null }
         : { valLoss: null, valAccuracy: null, ece: null, eceCalibrated: null },
       curve: metricSeries(run ?? null, s.spec.metric),
       stoppedAt: t.stoppedAt,

@@ -240,7 +240,7 @@ async function driveSweep(services: Services, id: number, ev: SweepEvents): Prom
     const observed: Observation[] = [];
     for (const t of done) {
       const run = t.runId !== null ? findRun(db, t.runId) : null;
-      const v = run?.metrics[spec.metric] ?? null;
+      const v = spec.metric === 'eceCalibrated' ? (run?.metrics.calibration?.val.eceCalibrated ?? null) : (run?.metrics[spec.metric] ?? null);
       if (v !== null && v !== undefined) observed.push({ point: t.params, value: sign * v });
     }
     const point = suggestPoint(spec.space, observed, [...pending.values()], createRng(`sweep:${spec.seed}`).fork(`bayes:${index}`));

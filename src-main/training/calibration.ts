@@ -4,6 +4,10 @@
  * and after on the test split when there is one (else on val, said as `split`), and the reliability diagram of
  * both. MixUp changes calibration, and can make temperature scaling worse (Wang et al., CVPR 2023): a run
  * records both, so the user sees which.
+ *
+ * T is fitted only where it can be: a val split of at least MIN_FIT_IMAGES images with at least one error (on a
+ * split the model gets all right, the NLL falls for ever as T → 0, and the "fit" would sharpen everything); else
+ * T stays 1, `fitted` is false and `reason` says why.
  */
 import { expectedCalibrationError, negativeLogLikelihood } from './metrics';
 
@@ -17,9 +21,17 @@ export interface ReliabilityBin {
   accuracy: number | null;
 }
 
+export const MIN_FIT_IMAGES = 50;
+
 export interface Calibration {
   /** The fitted temperature (1 = unchanged; > 1 softens over-confident predictions). */
   temperature: number;
+  /** Whether T was fitted (false: too few val images, or none wrong; T is then 1). */
+  fitted: boolean;
+  /** Why T was not fitted, or that it ended on a bound of its search (0.05 or 20). */
+  reason: string | null;
+  /** On val, where T was fitted (what a sweep ranks by, so that test stays out of every choice). */
+  val: { count: number; ece: number; eceCalibrated: number };
   /** Where ECE before/after was measured: the test split when the dataset has one, else val (where T was fitted). */
   split: 'test' | 'val';
   count: number;
@@ -32,12 +44,13 @@ export interface Calibration {
 
 /** softmax(log p / T) per row. */
 export function scaleProbabilities(probs: ArrayLike<number>, c: number, t: number): Float64Array {
-  const n = probs.length / c;
+  const rows = probs.length / c;
   const out = new Float64Array(probs.length);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < rows; i++) {
     let max = -Infinity;
     for (let k = 0; k < c; k++) {
-      const z = Math.log(Math.max(probs[i * c + k], 1e-12)) / t;
+      // Float32 probabilities reach 1e-38 and below; a floor of 1e-300 keeps their logit gaps (a 1e-12 floor cuts them at 27.6).
+      const z = Math.log(Math.max(probs[i * c + k], 1e-300)) / t;
       out[i * c + k] = z;
       if (z > max) max = z;
     }
@@ -107,11 +120,29 @@ export function calibrate(
   test: { probs: ArrayLike<number>; labels: ArrayLike<number> } | null,
   c: number,
 ): Calibration {
-  const temperature = fitTemperature(val.probs, val.labels, c);
+  const n = val.labels.length;
+  let wrong = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < c; k++) if (val.probs[i * c + k] > val.probs[i * c + best]) best = k;
+    if (best !== val.labels[i]) wrong++;
+  }
+  let temperature = 1;
+  let reason: string | null = null;
+  if (n < MIN_FIT_IMAGES) reason = `not fitted: ${n} val image${n === 1 ? '' : 's'} (at least ${MIN_FIT_IMAGES} needed)`;
+  else if (wrong === 0) reason = 'not fitted: every val image is right, so any T below 1 lowers the NLL without end';
+  else {
+    temperature = fitTemperature(val.probs, val.labels, c);
+    if (temperature < 0.051 || temperature > 19.9) reason = `T ended on a bound of its search (${temperature.toFixed(3)})`;
+  }
   const on = test && test.labels.length > 0 ? test : val;
   const scaled = scaleProbabilities(on.probs, c, temperature);
+  const valScaled = on === val ? scaled : scaleProbabilities(val.probs, c, temperature);
   return {
     temperature,
+    fitted: temperature !== 1 || reason === null,
+    reason,
+    val: { count: n, ece: expectedCalibrationError(val.probs, val.labels, c), eceCalibrated: expectedCalibrationError(valScaled, val.labels, c) },
     split: on === val ? 'val' : 'test',
     count: on.labels.length,
     ece: expectedCalibrationError(on.probs, on.labels, c),

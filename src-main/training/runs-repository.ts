@@ -418,7 +418,7 @@ export function labelRun(db: Db, id: number, l: { name?: string | null; addTags?
     return t;
   };
   const name = l.name === undefined ? run.name : l.name === null ? null : clean('name', l.name, RUN_NAME_MAX) || null;
-  const note = l.note === undefined ? run.note : l.note === null ? null : clean('note', l.note, RUN_NOTE_MAX, true) || null;
+  const note = l.note === undefined ? run.note : l.note === null ? null : clean('note', l.note.replace(/\r\n?/g, '\n'), RUN_NOTE_MAX, true) || null;
   let tags = [...run.tags];
   for (const t of l.addTags ?? []) {
     const c = clean('tag', t, 40);
@@ -429,6 +429,8 @@ export function labelRun(db: Db, id: number, l: { name?: string | null; addTags?
   const drop = new Set((l.removeTags ?? []).map((t) => t.trim()));
   tags = tags.filter((t) => !drop.has(t));
   if (tags.length > 32) throw new AppError('input', `tags: at most 32 per run, got ${tags.length}`);
-  db.prepare(`UPDATE runs SET name = ?, tags = ?, note = ? WHERE id = ?`).run(name, JSON.stringify(tags), note, run.id);
+  // The tags were read above: write only if nobody changed them since (two label calls at once), else say so.
+  const r = db.prepare(`UPDATE runs SET name = ?, tags = ?, note = ? WHERE id = ? AND tags = ?`).run(name, JSON.stringify(tags), note, run.id, JSON.stringify(run.tags));
+  if (r.changes === 0) throw new AppError('conflict', `run ${run.id}'s tags changed while this label was written: try again`);
   return getRun(db, run.id);
 }

@@ -262,9 +262,15 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
     // Temperature scaling: fitted on val, measured on test when there is one (./calibration.ts).
     let calibration = null;
     if (valData && valData.size > 0) {
-      const v = await evaluate(net, valData, evalBatch, classes.length);
-      const { calibrate } = await import('./calibration');
-      calibration = calibrate(v, tested, classes.length);
+      // The model is saved already: a failure here is a warning, never a failed run.
+      try {
+        const v = await evaluate(net, valData, evalBatch, classes.length);
+        const { calibrate } = await import('./calibration');
+        calibration = calibrate(v, tested, classes.length);
+        if (calibration.reason) ev.emit('train.warning', { runId, message: `temperature scaling: ${calibration.reason}` });
+      } catch (err) {
+        ev.emit('train.warning', { runId, message: `temperature scaling failed: ${(err as Error).message}` });
+      }
     }
     finishRun(db, runId, 'completed', { test: testMetrics, calibration });
     status('completed');

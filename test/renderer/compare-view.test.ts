@@ -38,6 +38,6 @@ describe('compare', () => {
     expect(csv).toContain('val accuracy: shirt,0.5,0.9');
     expect(csv).toContain('best valAccuracy epoch,1,1');
     const list = [{ id: 4, name: 'α=0.4', tags: ['mixup', 'final'], dataset: 'fm', status: 'completed', createdAt: 't', metrics: { valAccuracy: 0.8, valLoss: 0.5, ece: 0.05, eceCalibrated: 0.03 }, summary: { alpha: 0.4, cutmixAlpha: 0, offEpoch: null, backbone: null, forbidden: 2, weighted: 1 }, sweep: { id: 1, trial: 2 }, note: 'kept, for the paper' }] as unknown as RunListItem[];
-    expect(runsCsv(list).split('\r\n')[1]).toBe('4,α=0.4,mixup final,fm,completed,t,0.8,0.5,0.05,0.03,0.4,0,,,2,1,1/3,"kept, for the paper"');
+    expect(runsCsv(list).split('\r\n')[1]).toBe('4,α=0.4,mixup final,fm,completed,t,0.8,0.5,0.05,0.03,0.4,0,,,2,1,sweep 1 trial 3,"kept, for the paper"');
   });
 });

@@ -51,6 +51,33 @@ describe('temperature scaling', () => {
     const same = scaleProbabilities(val.q, 4, 1);
     for (let i = 0; i < 40; i++) expect(same[i]).toBeCloseTo(val.q[i], 12);
   });
+  it('does not fit on a val split that is too small or all right (T would run to its floor and sharpen everything)', () => {
+    const small = sample(30, 3, 3, 5);
+    const c = calibrate({ probs: small.sharp, labels: small.labels }, null, 3);
+    expect(c).toMatchObject({ temperature: 1, fitted: false });
+    expect(c.reason).toMatch(/30 val images \(at least 50 needed\)/);
+    expect(c.eceCalibrated).toBeCloseTo(c.ece, 12);
+    // All right: one-hot-ish probabilities on the true class.
+    const n = 60;
+    const probs = new Float64Array(n * 2);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      labels[i] = i % 2;
+      probs[i * 2 + labels[i]] = 0.9;
+      probs[i * 2 + 1 - labels[i]] = 0.1;
+    }
+    expect(calibrate({ probs, labels }, null, 2)).toMatchObject({ temperature: 1, fitted: false, reason: expect.stringMatching(/every val image is right/) });
+    // Fitted: the val figures are there for a sweep to rank by.
+    const val = sample(400, 4, 2, 6);
+    const f = calibrate({ probs: val.sharp, labels: val.labels }, null, 4);
+    expect(f.fitted).toBe(true);
+    expect(f.val.eceCalibrated).toBeCloseTo(f.eceCalibrated, 12);
+  });
+  it('keeps logit gaps beyond 27 (probabilities below 1e-12 are not floored there)', () => {
+    const p = Float64Array.from([1 - 1e-20, 1e-20, 0.5, 0.5]);
+    const s = scaleProbabilities(p, 2, 2);
+    expect(s[1]).toBeCloseTo(1e-10, 15);
+  });
   it('measures on val when there is no test split; the reliability bins hold every sample once', () => {
     const val = sample(500, 3, 2, 4);
     const c = calibrate({ probs: val.sharp, labels: val.labels }, null, 3);

@@ -22,21 +22,25 @@ export interface MetricRow {
   values: (number | null)[];
   /** value − baseline value per run (baseline = the first run); null when either is missing. */
   deltas: (number | null)[];
-  higherIsBetter: boolean;
+  /** null: neither direction is better (the temperature): deltas are shown uncoloured. */
+  higherIsBetter: boolean | null;
 }
 
-const METRICS: { key: 'valAccuracy' | 'valLoss' | 'ece' | 'eceCalibrated' | 'temperature'; label: string; higherIsBetter: boolean }[] = [
-  { key: 'valAccuracy', label: 'Val accuracy', higherIsBetter: true },
-  { key: 'valLoss', label: 'Val loss', higherIsBetter: false },
-  { key: 'ece', label: 'ECE', higherIsBetter: false },
-  { key: 'eceCalibrated', label: 'ECE after temperature scaling', higherIsBetter: false },
-  { key: 'temperature', label: 'Temperature (fitted on val)', higherIsBetter: false },
+type Metrics = RunDetail['metrics'];
+const METRICS: { key: string; label: string; higherIsBetter: boolean | null; get(m: Metrics): number | null | undefined }[] = [
+  { key: 'valAccuracy', label: 'Val accuracy', higherIsBetter: true, get: (m) => m.valAccuracy },
+  { key: 'valLoss', label: 'Val loss', higherIsBetter: false, get: (m) => m.valLoss },
+  { key: 'ece', label: 'Val ECE (last epoch)', higherIsBetter: false, get: (m) => m.ece },
+  // Before and after scaling on the same split (test when there is one), so the gap is the scaling's alone.
+  { key: 'calibrationEce', label: 'ECE before temperature scaling (calibration split)', higherIsBetter: false, get: (m) => m.calibration?.ece },
+  { key: 'eceCalibrated', label: 'ECE after temperature scaling (calibration split)', higherIsBetter: false, get: (m) => m.calibration?.eceCalibrated },
+  { key: 'temperature', label: 'Temperature (fitted on val)', higherIsBetter: null, get: (m) => m.calibration?.temperature },
 ];
 
 export function metricRows(details: readonly RunDetail[]): MetricRow[] {
-  return METRICS.map((m) => {
+  return METRICS.map(({ get, ...m }) => {
     const values = details.map((d) => {
-      const v = d.metrics?.[m.key];
+      const v = d.metrics ? get(d.metrics) : null;
       return typeof v === 'number' && Number.isFinite(v) ? v : null;
     });
     const base = values[0] ?? null;

@@ -62,7 +62,7 @@ export function filterRuns(runs: readonly RunListItem[], query: string): RunList
 export function runsCsv(list: readonly RunListItem[]): string {
   const rows: (string | number | null)[][] = [['id', 'name', 'tags', 'dataset', 'status', 'createdAt', 'valAccuracy', 'valLoss', 'ece', 'eceCalibrated', 'alpha', 'cutmixAlpha', 'offEpoch', 'backbone', 'forbiddenPairs', 'weightedPairs', 'sweep', 'note']];
   for (const r of list) {
-    rows.push([r.id, r.name, r.tags.join(' '), runDatasetName(r), r.status, r.createdAt, r.metrics.valAccuracy, r.metrics.valLoss, r.metrics.ece, r.metrics.eceCalibrated ?? null, r.summary.alpha, r.summary.cutmixAlpha, r.summary.offEpoch, r.summary.backbone, r.summary.forbidden, r.summary.weighted, r.sweep ? `${r.sweep.id}/${r.sweep.trial + 1}` : null, r.note]);
+    rows.push([r.id, r.name, r.tags.join(' '), runDatasetName(r), r.status, r.createdAt, r.metrics.valAccuracy, r.metrics.valLoss, r.metrics.ece, r.metrics.eceCalibrated ?? null, r.summary.alpha, r.summary.cutmixAlpha, r.summary.offEpoch, r.summary.backbone, r.summary.forbidden, r.summary.weighted, r.sweep ? `sweep ${r.sweep.id} trial ${r.sweep.trial + 1}` : null, r.note]);
   }
   return toCsv(rows);
 }
