@@ -267,7 +267,8 @@ export async function trainRun(services: Services, opts: TrainRunOptions, ev: Tr
         const v = await evaluate(net, valData, evalBatch, classes.length);
         const { calibrate } = await import('./calibration');
         calibration = calibrate(v, tested, classes.length);
-        if (calibration.reason) ev.emit('train.warning', { runId, message: `temperature scaling: ${calibration.reason}` });
+        // Not fitted (a small or error-free val split) is recorded with its reason; a fit that ended on a bound is said.
+        if (calibration.fitted && calibration.reason) ev.emit('train.warning', { runId, message: `temperature scaling: ${calibration.reason}` });
       } catch (err) {
         ev.emit('train.warning', { runId, message: `temperature scaling failed: ${(err as Error).message}` });
       }
