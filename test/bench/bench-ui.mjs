@@ -339,7 +339,7 @@ async function main() {
         clickScripts.push(performance.now() - t0);
         await frame();
         clicks.push(performance.now() - t0);
-        paints.push(Number(document.querySelector('[data-testid="matrix-paint-ms"]').textContent.match(/paint ([\d.]+)/)[1]));
+        paints.push(Number(document.querySelector('[data-testid="matrix-paint-ms"]').dataset.paintMs));
         await new Promise((r) => setTimeout(r, 30));
       }
       // Full redraws: scroll the (zoomed) matrix.
@@ -358,7 +358,7 @@ async function main() {
         await frame();
         await frame();
         scrolls.push(performance.now() - t0);
-        scrollPaints.push(Number(document.querySelector('[data-testid="matrix-paint-ms"]').textContent.match(/paint ([\d.]+)/)[1]));
+        scrollPaints.push(Number(document.querySelector('[data-testid="matrix-paint-ms"]').dataset.paintMs));
       }
       return { clicks, clickScripts, paints, scrolls, scrollPaints, cell, visibleCells };
     });

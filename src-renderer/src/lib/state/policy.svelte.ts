@@ -1,5 +1,5 @@
 /**
- * Pair-policy screen state: the class list, an n×n weight matrix (Float32Array, 1 = default, 0 = forbidden)
+ * Pair-policy screen state: the class list, an n×n weight matrix (Float64Array, as SQLite stores them: a 0.3 reads 0.3, not float32's 0.30000001192092896; 1 = default, 0 = forbidden)
  * and notes, kept outside Svelte's proxies (a 1,000-class matrix is a million cells) with a `version` counter
  * that tells the canvas when a full redraw is due. Single-cell changes go through `toggle`/`setWeight`,
  * which the matrix paints itself (only the two symmetric cells).
@@ -24,7 +24,7 @@ export class PolicyState {
   effect = $state.raw<{ name: string; share: number }[] | null>(null);
   effectBusy = $state(false);
 
-  weights = new Float32Array(0);
+  weights = new Float64Array(0);
   notes = new Map<string, string>();
   /** Pairs (i ≤ j) not at the default weight, kept up to date on every change: lists and repaints are O(pairs). */
   nonDefault = new Map<number, { i: number; j: number }>();
@@ -67,7 +67,7 @@ export class PolicyState {
 
   private apply(classes: string[], pairs: PolicyPair[]): void {
     const n = classes.length;
-    this.weights = new Float32Array(n * n).fill(1);
+    this.weights = new Float64Array(n * n).fill(1);
     this.notes = new Map();
     this.nonDefault = new Map();
     this.#index = new Map(classes.map((c, i) => [c, i]));
