@@ -104,9 +104,13 @@ describe('the main job in the browser (serve + Chromium)', () => {
     await page.getByTestId('matrix-hover').waitFor();
     await canvas.hover({ position: { x: gutter + 2 * cell + cell / 2, y: gutter + cell / 2 } });
     await page.getByTestId('matrix-hover').getByText(/ankle-boot × sneaker: forbidden/).waitFor();
+    // Picking another pair in the dropdowns shows that pair's note, not the previous pair's (which Save would attach to it).
+    await list.getByRole('button', { name: 'ankle-boot × sneaker', exact: true }).click();
+    await expect.poll(() => page.getByLabel('Note for this pair').inputValue()).toBe('both are shoes: a blend is still a shoe');
     // From the side panel: a partial weight for bag × sneaker shows in the list and on the matrix (amber).
     await page.getByLabel('First class').selectOption('bag');
     await page.getByLabel('Second class').selectOption('sneaker');
+    await expect.poll(() => page.getByLabel('Note for this pair').inputValue()).toBe('');
     // 0.3 is not a float32: it must read as written, not 0.30000001192092896.
     await page.getByLabel('Pair weight').fill('0.3');
     await page.getByRole('button', { name: 'Set weight' }).click();
