@@ -110,3 +110,27 @@ export function reportCliError(err: unknown): number {
 export function usageError(message: string): AppError {
   return new AppError('input', message);
 }
+
+/** A number flag's value, checked: a usage error naming the flag when it is not a (whole) number within bounds. */
+export function numberFlag(flag: string, v: string, opts: { int?: boolean; min?: number; max?: number } = {}): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n))) throw usageError(`${flag}: expected ${opts.int ? 'a whole number' : 'a number'}, got '${v}'`);
+  if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
+    throw usageError(`${flag}: must be ${opts.min !== undefined ? `≥ ${opts.min}` : ''}${opts.min !== undefined && opts.max !== undefined ? ' and ' : ''}${opts.max !== undefined ? `≤ ${opts.max}` : ''}, got ${v}`);
+  }
+  return n;
+}
+
+/**
+ * SIGTERM (a service manager, `kill`) cancels a long command like Ctrl+C: `signal` aborts, the work stops at its
+ * next batch and stays resumable; `done()` removes the handler. A second SIGTERM is not caught: the process dies.
+ */
+export function cancelOnSigterm(cli: CliRuntime, message: string): { signal: AbortSignal; done(): void } {
+  const terminated = new AbortController();
+  const onTerm = () => {
+    cli.warn(message);
+    terminated.abort(cancelled());
+  };
+  process.once('SIGTERM', onTerm);
+  return { signal: terminated.signal, done: () => process.off('SIGTERM', onTerm) };
+}

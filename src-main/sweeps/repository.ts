@@ -7,7 +7,7 @@ import type { Db } from '../db/connection';
 import { AppError } from '../core/errors';
 import { homePaths } from '../core/services';
 import { probeFileLock } from '../core/file-lock';
-import { findRun, type RunInfo } from '../training/runs-repository';
+import { findRunEpochs, type RunInfo } from '../training/runs-repository';
 import type { BackendName } from '../training/engine/index';
 import type { HyperbandOptions } from './hyperband';
 import type { ParamSpec, Point } from './space';
@@ -291,7 +291,7 @@ export function bestTrial(trials: TrialDoc[], metric: SweepMetric): TrialDoc | n
 
 export function sweepDoc(db: Db, s: SweepRow): SweepDoc {
   const trials = s.trials.map((t): TrialDoc => {
-    const run = t.runId !== null ? findRun(db, t.runId) : null;
+    const run = t.runId !== null ? findRunEpochs(db, t.runId) : null;
     const epochSeconds = run ? run.epochs.reduce((a, e) => a + e.seconds, 0) : 0;
     return {
       index: t.index,

@@ -21,7 +21,7 @@ import { acquireFileLock, type FileLock } from '../core/file-lock';
 import { createRng } from '../mixup/rng';
 import { splitExportedConfig } from '../config/export-file';
 import { resolveDataset, listUsableImages } from '../datasets/repository';
-import { findRun, getRun, handOverRun } from '../training/runs-repository';
+import { findRunEpochs, getRun, handOverRun } from '../training/runs-repository';
 import type { BackendName } from '../training/engine/index';
 import type { EmitTrainEvent, TrainEventMap, TrainTopic } from '../training/train-events';
 import { suggestPoint, type Observation } from './bayes';
@@ -216,7 +216,7 @@ async function driveSweep(services: Services, id: number, ev: SweepEvents): Prom
   };
   const trialsNow = () => getSweep(db, id).trials;
   const column = epochColumn(spec.metric);
-  const series = (runId: number | null) => (runId === null ? [] : (findRun(db, runId)?.epochs ?? []).map((e) => (e[column] === null ? null : sign * (e[column] as number))));
+  const series = (runId: number | null) => (runId === null ? [] : (findRunEpochs(db, runId)?.epochs ?? []).map((e) => (e[column] === null ? null : sign * (e[column] as number))));
   const progress = () => {
     const t = trialsNow();
     const done = t.filter((x) => ['completed', 'stopped', 'failed'].includes(x.status)).length;
@@ -239,7 +239,7 @@ async function driveSweep(services: Services, id: number, ev: SweepEvents): Prom
     const done = trialsNow().filter((t) => t.status === 'completed' || t.status === 'stopped');
     const observed: Observation[] = [];
     for (const t of done) {
-      const run = t.runId !== null ? findRun(db, t.runId) : null;
+      const run = t.runId !== null ? findRunEpochs(db, t.runId) : null;
       const v = spec.metric === 'eceCalibrated' ? (run?.metrics.calibration?.val.eceCalibrated ?? null) : (run?.metrics[spec.metric] ?? null);
       if (v !== null && v !== undefined) observed.push({ point: t.params, value: sign * v });
     }
@@ -255,7 +255,7 @@ async function driveSweep(services: Services, id: number, ev: SweepEvents): Prom
     let resume = false;
     try {
       if (runId !== null) {
-        const run = findRun(db, runId);
+        const run = findRunEpochs(db, runId);
         if (run?.status === 'completed') {
           finishTrial(db, id, t.index, { status: 'completed', seconds: t.seconds, trainSeconds: run.epochs.reduce((a, e) => a + e.seconds, 0) });
           return;

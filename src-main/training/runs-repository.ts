@@ -325,7 +325,10 @@ export function finishRun(
   tx();
 }
 
-function rowToInfo(db: Db, row: RunRow, withDetail: boolean): RunInfo {
+/** What of a run's detail to read: none (lists), its epochs (a sweep's curves and rungs), or epochs and audit. */
+type Detail = boolean | 'epochs';
+
+function rowToInfo(db: Db, row: RunRow, withDetail: Detail): RunInfo {
   const status = effectiveStatus(db, row);
   const epochs = withDetail
     ? (db.prepare(`SELECT * FROM run_epochs WHERE run_id = ? ORDER BY epoch`).all(row.id) as EpochDbRow[]).map(
@@ -344,7 +347,7 @@ function rowToInfo(db: Db, row: RunRow, withDetail: boolean): RunInfo {
         }),
       )
     : [];
-  const audit = withDetail
+  const audit = withDetail === true
     ? (db.prepare(`SELECT audit FROM run_audit WHERE run_id = ? ORDER BY epoch`).all(row.id) as { audit: string }[]).map((a) => JSON.parse(a.audit))
     : [];
   const info: RunInfo = {
@@ -383,6 +386,15 @@ function rowToInfo(db: Db, row: RunRow, withDetail: boolean): RunInfo {
 export function findRun(db: Db, id: number): RunInfo | undefined {
   const row = db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
   return row ? rowToInfo(db, row, true) : undefined;
+}
+
+/**
+ * The run with its epochs but not its MixUp audit (the largest part of a run's record): for what reads the
+ * epochs of many runs often, a sweep's gate at each rung and its document polled by the Sweeps screen.
+ */
+export function findRunEpochs(db: Db, id: number): RunInfo | undefined {
+  const row = db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
+  return row ? rowToInfo(db, row, 'epochs') : undefined;
 }
 
 /** The run with its epochs and audit; AppError 'not-found' naming the id. */

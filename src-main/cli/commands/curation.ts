@@ -1,15 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { OpInputOf, OpResult } from '../../api/types';
-import { usageError, type CliRuntime } from '../runtime';
-
-function num(flag: string, v: string, opts: { int?: boolean; min?: number; max?: number } = {}): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n))) throw usageError(`${flag}: expected ${opts.int ? 'a whole number' : 'a number'}, got '${v}'`);
-  if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
-    throw usageError(`${flag}: must be ${opts.min !== undefined ? `≥ ${opts.min}` : ''}${opts.min !== undefined && opts.max !== undefined ? ' and ' : ''}${opts.max !== undefined ? `≤ ${opts.max}` : ''}, got ${v}`);
-  }
-  return n;
-}
+import { numberFlag as num, type CliRuntime } from '../runtime';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 

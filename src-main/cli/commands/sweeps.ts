@@ -1,22 +1,17 @@
 import { Option, type Command } from 'commander';
 import { readRunConfigFile } from '../../config/read-config';
 import type { OpInputOf, OpResult } from '../../api/types';
-import { AppError, cancelled } from '../../core/errors';
+import { AppError } from '../../core/errors';
 import { BACKEND_ORDER, type BackendName } from '../../training/engine/index';
 import { showValue } from '../../sweeps/space';
-import { usageError, type CliRuntime } from '../runtime';
+import { cancelOnSigterm, numberFlag, usageError, type CliRuntime } from '../runtime';
 import { humanTrain } from './train';
 
 type SweepDoc = OpResult<'sweeps:show'>;
 
 const f = (x: number | null | undefined, d = 4) => (x === null || x === undefined ? '-' : x.toFixed(d));
 
-function whole(flag: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n)) throw usageError(`${flag}: expected a whole number, got '${v}'`);
-  if (n < min || n > max) throw usageError(`${flag}: must be ≥ ${min} and ≤ ${max}, got ${v}`);
-  return n;
-}
+const whole = (flag: string, v: string, min: number, max: number) => numberFlag(flag, v, { int: true, min, max });
 
 /** The sweep as a table: one line per trial, the swept keys as columns, then the best trial. */
 export function humanSweep(d: SweepDoc): string {
@@ -67,16 +62,7 @@ interface SweepFlags {
   threads?: string;
 }
 
-/** SIGTERM cancels like Ctrl+C: the running trials stop at their next batch; `sweep resume` continues. */
-function onSigterm(cli: CliRuntime): { signal: AbortSignal; done(): void } {
-  const terminated = new AbortController();
-  const onTerm = () => {
-    cli.warn('SIGTERM: cancelling the sweep (its running trial stops at the next batch; `sweep resume` continues it)');
-    terminated.abort(cancelled());
-  };
-  process.once('SIGTERM', onTerm);
-  return { signal: terminated.signal, done: () => process.off('SIGTERM', onTerm) };
-}
+const onSigterm = (cli: CliRuntime) => cancelOnSigterm(cli, 'SIGTERM: cancelling the sweep (its running trial stops at the next batch; `sweep resume` continues it)');
 
 function sweepOutcome(cli: CliRuntime, r: SweepDoc): void {
   cli.output(r, humanSweep);
@@ -119,11 +105,7 @@ export function register(program: Command, cli: CliRuntime): void {
       if (o.method) input.method = o.method;
       if (o.trials !== undefined) input.trials = whole('--trials', o.trials, 1, 10_000);
       if (o.earlyStop) input.earlyStop = o.earlyStop;
-      if (o.eta !== undefined) {
-        const eta = Number(o.eta);
-        if (!Number.isFinite(eta) || eta < 1.5 || eta > 10) throw usageError(`--eta: expected a number from 1.5 to 10, got '${o.eta}'`);
-        input.eta = eta;
-      }
+      if (o.eta !== undefined) input.eta = numberFlag('--eta', o.eta, { min: 1.5, max: 10 });
       if (o.minEpochs !== undefined) input.minEpochs = whole('--min-epochs', o.minEpochs, 1, 10_000);
       if (o.seed !== undefined) input.seed = whole('--seed', o.seed, 0, 2 ** 32 - 1);
       if (o.parallel !== undefined) input.parallel = whole('--parallel', o.parallel, 1, 64);

@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
 import { readRunConfigFile } from '../../config/read-config';
 import type { TrainDoc } from '../../api/ops/runs';
-import { AppError, cancelled } from '../../core/errors';
-import type { CliRuntime } from '../runtime';
+import { AppError } from '../../core/errors';
+import { cancelOnSigterm, type CliRuntime } from '../runtime';
 import { ARCHS, type Arch } from '../../config/model-spec';
 import { BACKEND_ORDER, type BackendName } from '../../training/engine/index';
 
@@ -43,22 +43,15 @@ export function register(program: Command, cli: CliRuntime): void {
       } else if (opts.resume === undefined) {
         throw new AppError('input', '--config FILE is required (or --resume RUN)');
       }
-      // SIGTERM (a service manager, `kill`) cancels like Ctrl+C: the worker stops at its next batch and the run
-      // is recorded cancelled, resumable. A second SIGTERM is not caught: this process dies, and the worker,
-      // seeing its IPC channel close, stops itself.
-      const terminated = new AbortController();
-      const onTerm = () => {
-        cli.warn('SIGTERM: cancelling the run (it stops at the next batch and can be resumed)');
-        terminated.abort(cancelled());
-      };
-      process.once('SIGTERM', onTerm);
+      // A second SIGTERM kills this process; the worker, seeing its IPC channel close, stops itself.
+      const term = cancelOnSigterm(cli, 'SIGTERM: cancelling the run (it stops at the next batch and can be resumed)');
       const r = await cli
         .invoke(
           'runs:train',
           { dataset, config, configSource, backend: opts.backend, threads: opts.threads, resume: opts.resume },
           {
             progress: 'train.progress',
-            signal: terminated.signal,
+            signal: term.signal,
             onEvent(topic, data) {
               const d = data as { message?: string; runId?: number; status?: string; backend?: string; device?: string };
               if (topic === 'train.warning' && d.message) cli.warn(d.message);
@@ -66,7 +59,7 @@ export function register(program: Command, cli: CliRuntime): void {
             },
           },
         )
-        .finally(() => process.off('SIGTERM', onTerm));
+        .finally(term.done);
       cli.output(r, humanTrain);
       if (r.status === 'cancelled') throw new AppError('cancelled', `run ${r.run.id} cancelled; continue it with --resume ${r.run.id}`);
       if (r.status === 'interrupted') throw new AppError('internal', `run ${r.run.id} was interrupted (its training process died); continue it with --resume ${r.run.id}`);

@@ -4,6 +4,7 @@
  * and the per-epoch curves, each in 0..1 coordinates the SVG scales.
  */
 import type { SweepDoc, SweepTrial } from '../../../../src-main/api/types';
+import { formatValue } from '../format';
 
 export type Metric = 'valLoss' | 'valAccuracy' | 'ece' | 'eceCalibrated';
 export const METRICS: Metric[] = ['valLoss', 'valAccuracy', 'ece', 'eceCalibrated'];
@@ -13,11 +14,8 @@ export const lowerIsBetter = (m: Metric) => m !== 'valAccuracy';
 /** A column of the results table: `trial`, `run`, `status`, `epochs`, `seconds`, a metric, or `param:KEY`. */
 export type Column = string;
 
-export function valueText(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
-  if (typeof v === 'string') return v;
-  return JSON.stringify(v);
-}
+/** A swept value as the screen writes it: the app's one formatter of config values. */
+export const valueText = formatValue;
 
 function cell(t: SweepTrial, col: Column): number | string | null {
   if (col === 'trial') return t.index + 1;
